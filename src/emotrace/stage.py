@@ -1,0 +1,170 @@
+"""The stage plug-in contract and its registry.
+
+A stage fills one *slot* of the pipeline (``faces``, ``voice``, ``words``, ``shots``...) with
+one *backend*. It declares the Python modules it needs (``requires``); when one is missing
+the stage is skipped with one message instead of crashing the run.
+
+Three kinds of stage exist:
+
+* ``frames``: gets decoded frames at its own sampling rate during the one decode pass
+  (:meth:`Stage.process_frame`), then :meth:`Stage.finish`.
+* ``audio``: runs after decoding on the audio track (:meth:`Stage.run`).
+* ``post``: works on what earlier stages wrote into the timeline (:meth:`Stage.run`).
+
+Register a plug-in with :func:`register`; third-party packages can expose stages through the
+``emotrace.stages`` entry-point group (each entry point names a module to import).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from abc import ABC
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from emotrace.errors import ConfigError
+
+if TYPE_CHECKING:
+    from emotrace.io.media import Frame
+    from emotrace.pipeline import Context
+
+StageKind = Literal["frames", "audio", "post"]
+
+# order in which slots run inside each kind
+SLOT_ORDER: tuple[str, ...] = (
+    "shots",
+    "faces",
+    "keyframes",
+    "voice",
+    "words",
+    "link",
+    "fusion",
+    "analysis",
+    "highlights",
+    "describe",
+)
+
+# modules that register the built-in stages (imported lazily, failures recorded)
+BUILTIN_MODULES: tuple[str, ...] = (
+    "emotrace.shots.stage",
+    "emotrace.faces.stage",
+    "emotrace.shots.keyframes",
+    "emotrace.voice.stage",
+    "emotrace.text.stage",
+    "emotrace.fusion.stage",
+    "emotrace.analysis.stage",
+    "emotrace.analysis.highlights",
+    "emotrace.shots.describe",
+)
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stage(ABC):
+    """Base class of every pipeline stage."""
+
+    slot: ClassVar[str]
+    backend: ClassVar[str] = "default"
+    kind: ClassVar[StageKind] = "post"
+    requires: ClassVar[tuple[str, ...]] = ()
+    needs_video: ClassVar[bool] = False
+    needs_audio: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, options: BaseModel):
+        self.options = options
+
+    # ---- lifecycle -----------------------------------------------------------------
+    def setup(self, ctx: Context) -> None:
+        """Load models (once per process). Called before any frame or run."""
+
+    # frames stages
+    def fps(self, ctx: Context) -> float | None:
+        """Sampling rate wanted from the decode pass (``None``: every frame)."""
+        return ctx.config.fps
+
+    def process_frame(self, ctx: Context, frame: Frame) -> None:
+        raise NotImplementedError
+
+    def finish(self, ctx: Context) -> None:
+        """Called after the last frame (frames stages)."""
+
+    # audio / post stages
+    def run(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+    # ---- helpers -------------------------------------------------------------------
+    @classmethod
+    def missing_requirements(cls) -> list[str]:
+        return [m for m in cls.requires if importlib.util.find_spec(m.split(".")[0]) is None]
+
+
+_REGISTRY: dict[tuple[str, str], type[Stage]] = {}
+_IMPORT_ERRORS: dict[str, str] = {}
+_LOADED = False
+
+
+def register(cls: type[Stage]) -> type[Stage]:
+    """Class decorator: make a stage selectable as ``stages.<slot>.backend = <backend>``."""
+    if cls.slot not in SLOT_ORDER:
+        raise ValueError(f"unknown slot {cls.slot!r}; slots are {', '.join(SLOT_ORDER)}")
+    _REGISTRY[(cls.slot, cls.backend)] = cls
+    return cls
+
+
+def load_builtin() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    for mod in BUILTIN_MODULES:
+        if importlib.util.find_spec(mod) is None:
+            continue
+        try:
+            importlib.import_module(mod)
+        except ImportError as e:  # optional dependency of a module: the slot is unavailable
+            _IMPORT_ERRORS[mod] = str(e)
+    try:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="emotrace.stages"):
+            try:
+                importlib.import_module(ep.value)
+            except ImportError as e:
+                _IMPORT_ERRORS[ep.value] = str(e)
+    except Exception:  # broken third-party metadata must not break emotrace
+        pass
+
+
+def available() -> dict[tuple[str, str], type[Stage]]:
+    load_builtin()
+    return dict(_REGISTRY)
+
+
+def get_stage_class(slot: str, backend: str) -> type[Stage] | None:
+    load_builtin()
+    if (slot, backend) in _REGISTRY:
+        return _REGISTRY[(slot, backend)]
+    backends = sorted(b for s, b in _REGISTRY if s == slot)
+    if backends:
+        raise ConfigError(
+            f"stages.{slot}.backend: unknown backend {backend!r}; available: {', '.join(backends)}"
+        )
+    return None
+
+
+def build_stage(slot: str, backend: str, options: dict[str, Any]) -> Stage | None:
+    cls = get_stage_class(slot, backend)
+    if cls is None:
+        return None
+    try:
+        opts = cls.Options.model_validate(options)
+    except Exception as e:
+        first = str(e).splitlines()
+        raise ConfigError(f"stages.{slot}: {first[1] if len(first) > 1 else first[0]}: {first[-1].strip()}") from None
+    return cls(opts)
