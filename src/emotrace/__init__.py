@@ -4,6 +4,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# native libraries (MediaPipe/glog, TFLite) log to stderr unless told not to
+_os.environ.setdefault("GLOG_minloglevel", "3")
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

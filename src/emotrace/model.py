@@ -55,7 +55,7 @@ class VideoInfo(Record):
     height: int | None = None
     fps: float | None = Field(default=None, description="average frame rate")
     variable_frame_rate: bool = False
-    rotation: int = Field(default=0, description="display rotation in degrees, applied to decoded frames")
+    rotation: int = Field(default=0, description="display rotation, counter-clockwise degrees, applied to decoded frames")
     n_frames: int | None = None
     video_codec: str | None = None
     audio_codec: str | None = None

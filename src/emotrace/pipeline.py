@@ -163,18 +163,25 @@ def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
         timings[st.slot] = time.perf_counter() - t0
         active.append(st)
 
-    frame_stages = [s for s in active if s.kind == "frames"]
-    if frame_stages and ctx.info.has_video:
-        _frame_pass(ctx, frame_stages, timings)
+    try:
+        frame_stages = [s for s in active if s.kind == "frames"]
+        if frame_stages and ctx.info.has_video:
+            _frame_pass(ctx, frame_stages, timings)
 
-    for st in active:
-        if st.kind == "frames":
-            continue
-        t0 = time.perf_counter()
-        ctx.hook(st.slot, 0, 1)
-        st.run(ctx)
-        ctx.hook(st.slot, 1, 1)
-        timings[st.slot] = timings.get(st.slot, 0.0) + time.perf_counter() - t0
+        for st in active:
+            if st.kind == "frames":
+                continue
+            t0 = time.perf_counter()
+            ctx.hook(st.slot, 0, 1)
+            st.run(ctx)
+            ctx.hook(st.slot, 1, 1)
+            timings[st.slot] = timings.get(st.slot, 0.0) + time.perf_counter() - t0
+    finally:
+        for st in active:
+            try:
+                st.close(ctx)
+            except Exception:  # cleanup must not hide the run's own error
+                pass
 
     for st in active:
         tl.provenance.stages.append(
@@ -248,6 +255,8 @@ def prepare_output(out_dir: str | os.PathLike[str], overwrite: bool) -> tuple[Pa
     if out.exists() and not overwrite:
         raise OutputError(out, "output folder exists (use --overwrite to replace it)")
     parent = out.resolve().parent
+    if parent.exists() and not parent.is_dir():
+        raise OutputError(out, f"cannot create output folder ({parent.name} is not a folder)")
     if not parent.exists():
         try:
             parent.mkdir(parents=True, exist_ok=True)

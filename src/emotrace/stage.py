@@ -83,6 +83,9 @@ class Stage(ABC):
     def setup(self, ctx: Context) -> None:
         """Load models (once per process). Called before any frame or run."""
 
+    def close(self, ctx: Context) -> None:
+        """Release resources (always called, also when the run fails)."""
+
     # frames stages
     def fps(self, ctx: Context) -> float | None:
         """Sampling rate wanted from the decode pass (``None``: every frame)."""

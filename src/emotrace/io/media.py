@@ -22,7 +22,6 @@ from emotrace.model import VideoInfo
 
 SAMPLE_RATE = 16000
 
-av.logging.set_level(av.logging.PANIC)  # FFmpeg's own log lines are not errors we report
 
 
 def _short(err: BaseException) -> str:
@@ -64,21 +63,20 @@ def _open(p: Path) -> av.container.InputContainer:
         raise InputError(p, f"cannot open media ({_short(e)})") from None
 
 
-def _rotation(stream: av.video.stream.VideoStream) -> int:
+def _rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
+    """Display rotation, counter-clockwise degrees in [0, 360), from the first frame's display matrix."""
     rot = 0
     try:
-        tag = stream.metadata.get("rotate")
-        if tag is not None:
-            rot = int(float(tag))
-    except (TypeError, ValueError):
+        for frame in container.decode(stream):
+            rot = int(round(getattr(frame, "rotation", 0) or 0))
+            break
+    except (av.error.FFmpegError, ValueError):
         rot = 0
     if not rot:
-        # display matrix side data (FFmpeg >= 6 no longer sets the "rotate" tag)
-        try:
-            for sd in getattr(stream.codec_context, "side_data", None) or []:
-                if "DISPLAYMATRIX" in str(getattr(sd, "type", "")).upper():
-                    rot = int(round(float(sd.to_ndarray()[0]) if hasattr(sd, "to_ndarray") else 0))
-        except Exception:  # side data is optional: treat as unrotated
+        try:  # older muxers: "rotate" tag, clockwise degrees
+            tag = stream.metadata.get("rotate")
+            rot = -int(float(tag)) if tag is not None else 0
+        except (TypeError, ValueError):
             rot = 0
     return int(rot) % 360
 
@@ -109,7 +107,7 @@ def probe(path: str | os.PathLike[str], hash_file: bool = False) -> VideoInfo:
             base = vs.base_rate or vs.guessed_rate
             if avg and base and abs(float(avg) - float(base)) / float(base) > 0.01:
                 vfr = True
-            rotation = _rotation(vs)
+            rotation = _rotation(c, vs)
             n_frames = int(vs.frames) if vs.frames else (int(round(duration * fps)) if fps else None)
             if getattr(vs, "attached_pic", False) or (vs.disposition and "attached_pic" in str(vs.disposition)):
                 vs = None
@@ -158,13 +156,8 @@ class Frame:
     _cache: dict[tuple[str, int | None], np.ndarray] = field(default_factory=dict, repr=False)
 
     def _rotate(self, arr: np.ndarray) -> np.ndarray:
-        if self.rotation == 90:
-            return np.ascontiguousarray(np.rot90(arr, k=-1))
-        if self.rotation == 180:
-            return np.ascontiguousarray(arr[::-1, ::-1])
-        if self.rotation == 270:
-            return np.ascontiguousarray(np.rot90(arr, k=1))
-        return arr
+        k = (self.rotation // 90) % 4  # rotation is counter-clockwise, as np.rot90
+        return np.ascontiguousarray(np.rot90(arr, k=k)) if k else arr
 
     def _convert(self, fmt: str, max_side: int | None) -> np.ndarray:
         key = (fmt, max_side)
@@ -230,6 +223,7 @@ def iter_frames(
         step = (1.0 / fps) if fps else 0.0
         next_t = 0.0
         decoded = 0
+        seen_key = False
         demux = c.demux(vs)
         while True:
             try:
@@ -254,6 +248,18 @@ def iter_frames(
                     ) from None
                 continue
             for frame in frames:
+                if frame.key_frame:
+                    seen_key = True
+                if frame.is_corrupt and seen_key:
+                    stats.errors += 1
+                    if stats.first_error_s is None:
+                        stats.first_error_s = stats.last_time_s
+                    if not tolerate_corrupt:
+                        raise InputError(
+                            p, f"corrupt video data near {stats.last_time_s:.1f} s (damaged frame); "
+                            "use --tolerate-corrupt to skip damaged frames"
+                        )
+                    continue
                 if frame.pts is not None:
                     t = float(frame.pts * tb) - start
                 elif info.fps:

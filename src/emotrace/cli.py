@@ -1,0 +1,283 @@
+"""The ``emotrace`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from emotrace import __version__
+from emotrace.errors import EmotraceError
+
+app = typer.Typer(
+    name="emotrace",
+    help="Second-by-second emotion timelines from faces, voices and words in video.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+train_app = typer.Typer(help="Train emotrace's own models on standard dataset layouts.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate models on labelled datasets (accuracy, F1, confusion).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+
+# capability modules that add their own commands: add_commands(app, train_app, eval_app)
+CLI_PLUGINS: tuple[str, ...] = (
+    "emotrace.faces.cli",
+    "emotrace.train.cli",
+    "emotrace.voice.cli",
+    "emotrace.text.cli",
+    "emotrace.shots.cli",
+    "emotrace.analysis.cli",
+    "emotrace.report.cli",
+    "emotrace.serve.cli",
+    "emotrace.batch.cli",
+)
+
+
+def _err(message: str) -> None:
+    typer.echo(f"emotrace: error: {message}", err=True)
+
+
+class RichHook:
+    """Progress bars with ETA for the CLI (one task per pipeline step)."""
+
+    def __init__(self, quiet: bool = False):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description:<10}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=quiet or not console.is_terminal,
+            transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RichHook:
+        self.progress.start()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:  # on failure the bars vanish: the error line stands alone
+            self.progress.live.transient = True
+        self.progress.stop()
+
+    def __call__(self, step: str, completed: float | None = None, total: float | None = None) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=total or 1.0)
+        task = self.tasks[step]
+        if total:
+            self.progress.update(task, total=total)
+        if completed is not None:
+            self.progress.update(task, completed=completed)
+
+
+def _version_cb(value: bool) -> None:
+    if value:
+        typer.echo(f"emotrace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_cb, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """emotrace: read a video, tell how the people in it feel, second by second."""
+
+
+@app.command()
+def analyze(
+    video: Annotated[Path, typer.Argument(help="Video (or audio) file to analyse.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Result folder to create.")],
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="TOML/YAML config file.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Config override key=value, e.g. stages.faces.expression=fer-mini-xception."),
+    ] = None,
+    fps: Annotated[float | None, typer.Option(help="Face sampling rate (frames per second).")] = None,
+    fmt: Annotated[
+        list[str] | None, typer.Option("--format", "-f", help="Output formats (repeatable): json events csv parquet srt vtt eaf html video.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing result folder.")] = False,
+    allow_download: Annotated[bool, typer.Option(help="Allow optional models to be fetched from URLs.")] = False,
+    tolerate_corrupt: Annotated[bool, typer.Option(help="Skip damaged frames/truncation instead of failing.")] = False,
+    audio_only: Annotated[bool, typer.Option(help="Analyse only the sound (input may have no video).")] = False,
+    video_only: Annotated[bool, typer.Option(help="Analyse only the picture (input may have no audio).")] = False,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Analyse one video and write timeline.json, events.json and tables/ to OUT."""
+    from emotrace.config import load_config
+    from emotrace.pipeline import analyze as run
+
+    overrides = list(set_ or [])
+    if fps is not None:
+        overrides.append(f"fps={fps}")
+    if allow_download:
+        overrides.append("allow_download=true")
+    if tolerate_corrupt:
+        overrides.append("tolerate_corrupt=true")
+    if device:
+        overrides.append(f"device={device}")
+    if audio_only and video_only:
+        raise EmotraceError("--audio-only and --video-only exclude each other")
+    if audio_only:
+        overrides.append("require=audio")
+        for slot in ("faces", "shots", "keyframes"):
+            overrides.append(f"stages.{slot}.enabled=false")
+    if video_only:
+        overrides.append("require=video")
+        for slot in ("voice", "words"):
+            overrides.append(f"stages.{slot}.enabled=false")
+    cfg = load_config(config, overrides)
+    formats = list(fmt) if fmt else None
+    with RichHook(quiet=quiet) as hook:
+        tl = run(video, out, config=cfg, hook=hook, overwrite=overwrite, formats=formats)
+    for w in tl.provenance.warnings:
+        typer.echo(f"emotrace: note: {w}", err=True)
+    n_persons = len(tl.persons)
+    typer.echo(
+        f"{video}: {tl.video.duration_s:.1f} s, {n_persons} person(s), {len(tl.faces)} face observations, "
+        f"{len(tl.speech)} speech segments, {len(tl.utterances)} utterances, {len(tl.intervals)} intervals"
+    )
+    typer.echo(f"timeline: {out / 'timeline.json'}")
+    if (out / "report.html").exists():
+        typer.echo(f"report:   {out / 'report.html'}")
+    typer.echo(f"tables:   {out / 'tables'}")
+
+
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows instead of a table.")] = False,
+) -> None:
+    """List every model emotrace knows: task, source, size, licence, present or not."""
+    from emotrace.models.assets import load_catalog, status
+
+    rows = [status(name) for name in sorted(load_catalog())]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="emotrace models")
+    for col in ("name", "task", "present", "source", "size MB", "licence"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            str(r["name"]),
+            str(r["task"]),
+            "yes" if r["present"] else "[red]no[/red]",
+            str(r["source"]) if r["present"] else str(r.get("how_to_get") or "missing"),
+            "" if r["size_mb"] is None else f"{r['size_mb']:.1f}",
+            str(r["licence"]),
+        )
+    Console().print(t)
+
+
+@app.command()
+def stages() -> None:
+    """List the stage plug-ins (slot, backend, availability)."""
+    from emotrace.stage import available
+
+    for (slot, backend), cls in sorted(available().items()):
+        missing = cls.missing_requirements()
+        state = "available" if not missing else f"missing: {', '.join(missing)}"
+        typer.echo(f"{slot:<11} {backend:<22} {cls.kind:<7} {state}")
+
+
+@app.command("config")
+def show_config(
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="Config file to merge.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override key=value.")] = None,
+) -> None:
+    """Print the effective configuration as TOML."""
+    from emotrace.config import dump_toml, load_config
+
+    typer.echo(dump_toml(load_config(config, set_)))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of timeline.json."""
+    from emotrace.model import Timeline
+
+    typer.echo(json.dumps(Timeline.json_schema(), indent=1, sort_keys=True))
+
+
+def _load_plugins() -> None:
+    for mod in CLI_PLUGINS:
+        try:
+            m = importlib.import_module(mod)
+        except ImportError as e:
+            if getattr(e, "name", None) == mod:  # module not written yet
+                continue
+            if os.environ.get("EMOTRACE_DEBUG"):
+                raise
+            continue
+        add = getattr(m, "add_commands", None)
+        if add is not None:
+            add(app, train_app, eval_app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from emotrace._stderr import NativeStderrFilter
+
+    with NativeStderrFilter():
+        code = _main(argv)
+    # skip interpreter teardown: native libraries' finalisers (MediaPipe) may print at exit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def _main(argv: list[str] | None) -> int:
+    _load_plugins()
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="emotrace")
+        code = rv if isinstance(rv, int) else 0
+    except EmotraceError as e:
+        _err(str(e))
+        code = e.exit_code
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.exceptions.Abort:
+        _err("aborted")
+        code = 130
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as e:  # a bug: one line by default, the traceback with EMOTRACE_DEBUG=1
+        if os.environ.get("EMOTRACE_DEBUG"):
+            raise
+        first = str(e).splitlines()[0] if str(e) else ""
+        _err(f"internal error: {type(e).__name__}: {first} (rerun with EMOTRACE_DEBUG=1 for the traceback)")
+        code = 1
+    return code
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Every bad input gives one line on stderr naming the file and the problem, exit code 2,
+no traceback and no (partial) result folder."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def analyze(cli: list[str], video: Path | str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cli, "analyze", str(video), "-o", str(out), *extra], capture_output=True, text=True, timeout=600
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], name: str, problem: str, out: Path) -> None:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("emotrace: error: ")
+    assert name in lines[0] and problem in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    assert not [p for p in out.parent.glob(f".{out.name}.tmp-*")], "temporary result folder left behind"
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        ("missing", "file not found"),
+        ("directory", "is a directory"),
+        ("empty", "empty file"),
+        ("text", "not a readable video or audio file"),
+        ("truncated", "truncated"),
+        ("corrupt", "corrupt video data"),
+        ("noaudio", "no audio stream"),
+        ("audioonly", "no video stream"),
+    ],
+)
+def test_bad_input(emotrace_cli, media, tmp_path, case, problem):
+    if case == "missing":
+        video = tmp_path / "missing.mp4"
+    elif case == "directory":
+        video = tmp_path / "folder.mp4"
+        video.mkdir()
+    else:
+        video = media[case]
+    out = tmp_path / "result"
+    proc = analyze(emotrace_cli, video, out)
+    assert_one_line_error(proc, video.name, problem, out)
+
+
+def test_unwritable_output(emotrace_cli, media, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    out = blocker / "result"
+    proc = analyze(emotrace_cli, media["av"], out)
+    assert_one_line_error(proc, "a_file", "cannot create output folder", out)
+    out2 = Path("/proc/emotrace-test-result")
+    proc = analyze(emotrace_cli, media["av"], out2)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "not writable" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_existing_output_refused_unless_overwrite(emotrace_cli, media, tmp_path):
+    out = tmp_path / "result"
+    out.mkdir()
+    (out / "keep.txt").write_text("user data")
+    proc = analyze(emotrace_cli, media["noaudio"], out, "--video-only", "-q")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "use --overwrite" in lines[0]
+    assert (out / "keep.txt").exists()
+    proc = analyze(emotrace_cli, media["noaudio"], out, "--video-only", "-q", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "timeline.json").exists() and not (out / "keep.txt").exists()
+
+
+def test_tolerate_corrupt_analyses_what_is_there(emotrace_cli, media, tmp_path):
+    out = tmp_path / "result"
+    proc = analyze(emotrace_cli, media["corrupt"], out, "-q", "--tolerate-corrupt", "--set", "stages.words.enabled=false")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "timeline.json").exists()
+    assert "damaged" in (out / "timeline.json").read_text()
+
+
+def test_bad_config_override_is_one_line(emotrace_cli, media, tmp_path):
+    out = tmp_path / "result"
+    proc = analyze(emotrace_cli, media["av"], out, "--set", "fps=-3")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "fps" in proc.stderr and not out.exists()
+    proc = analyze(emotrace_cli, media["av"], out, "--set", "stages.faces.backend=nonexistent")
+    assert proc.returncode == 2 and "unknown backend" in proc.stderr and not out.exists()
