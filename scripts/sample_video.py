@@ -53,8 +53,8 @@ def from_photo(out: Path) -> str:
         wav = Path(d) / "speech.wav"
         subprocess.run(
             ["espeak-ng", "-s", "140", "-w", str(wav),
-             "Hello. I am so happy to be here today. This mission was a wonderful success, "
-             "and I am proud of our whole team."],
+             ("Hello. I am so happy to be here today. This mission was a wonderful success, "
+              "and I am proud of our whole team.")],
             check=True,
         )
         ffmpeg("-loop", "1", "-i", str(img), "-i", str(wav),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from emotrace.model import Timeline
     from emotrace.pipeline import analyze
 
-__all__ = ["__version__", "analyze", "Config", "load_config", "Timeline"]
+__all__ = ["Config", "Timeline", "__version__", "analyze", "load_config"]
 
 
 def __getattr__(name: str) -> Any:  # lazy: importing emotrace stays cheap

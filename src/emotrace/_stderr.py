@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import threading
+from typing import Self
 
 _NOISE = re.compile(
     rb"^(?:[IWE]\d{4} [\d:. ]+\s+\d+ \S+:\d+\]|WARNING: Logging before InitGoogle|"
@@ -24,7 +25,7 @@ class NativeStderrFilter:
         self._orig: int | None = None
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> NativeStderrFilter:
+    def __enter__(self) -> Self:
         try:
             sys.stderr.flush()
             self._orig = os.dup(2)

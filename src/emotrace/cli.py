@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import click
 import typer
@@ -41,6 +41,10 @@ CLI_PLUGINS: tuple[str, ...] = (
 )
 
 
+# decided before the native-log filter turns fd 2 into a pipe
+STDERR_IS_TTY = os.isatty(2)
+
+
 def _err(message: str) -> None:
     typer.echo(f"emotrace: error: {message}", err=True)
 
@@ -52,7 +56,7 @@ class RichHook:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, force_terminal=STDERR_IS_TTY, force_interactive=STDERR_IS_TTY)
         self.progress = Progress(
             TextColumn("[bold]{task.description:<10}"),
             BarColumn(),
@@ -61,12 +65,12 @@ class RichHook:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
-            disable=quiet or not console.is_terminal,
+            disable=quiet or not STDERR_IS_TTY,
             transient=False,
         )
         self.tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> RichHook:
+    def __enter__(self) -> Self:
         self.progress.start()
         return self
 

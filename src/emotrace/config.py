@@ -39,7 +39,7 @@ class LabelsConfig(BaseModel):
 class OutputsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     formats: list[str] = Field(
-        default_factory=lambda: ["json", "events", "csv"],
+        default_factory=lambda: ["json", "events", "csv", "html", "srt", "vtt"],
         description="writers to run: json, events, csv, parquet, srt, vtt, eaf, html, video",
     )
 
@@ -129,7 +129,7 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             import tomllib
 
             data = tomllib.loads(text)
-    except Exception as e:  # any parser's error becomes one line
+    except Exception as e:  # noqa: BLE001 - any parser's error becomes one line
         raise ConfigError(f"{p}: cannot parse config ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: config must be a table/mapping")

@@ -76,6 +76,7 @@ class Keyframe(Record):
     path: str | None = Field(default=None, description="image path relative to the result folder")
     reason: Literal["cluster", "emotion_peak", "shot"] = "cluster"
     score: float | None = None
+    label: str | None = Field(default=None, description="the emotion that peaked (emotion_peak keyframes)")
     description: dict[str, Any] | None = None
 
 

@@ -104,7 +104,10 @@ class Context:
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "emotrace": __version__}
-    for dist in ("av", "numpy", "onnxruntime", "faster-whisper", "ctranslate2", "mediapipe", "scenedetect", "scikit-learn"):
+    for dist in (
+        "av", "numpy", "onnxruntime", "faster-whisper", "ctranslate2", "mediapipe", "ai-edge-litert",
+        "scenedetect-headless", "opencv-python-headless", "scikit-learn", "dlib-bin",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -180,7 +183,7 @@ def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
         for st in active:
             try:
                 st.close(ctx)
-            except Exception:  # cleanup must not hide the run's own error
+            except Exception:  # noqa: BLE001, S110 - cleanup must not hide the run's own error
                 pass
 
     for st in active:

@@ -53,6 +53,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "emotrace.shots.keyframes",
     "emotrace.voice.stage",
     "emotrace.text.stage",
+    "emotrace.voice.link",
     "emotrace.fusion.stage",
     "emotrace.analysis.stage",
     "emotrace.analysis.highlights",
@@ -140,7 +141,7 @@ def load_builtin() -> None:
                 importlib.import_module(ep.value)
             except ImportError as e:
                 _IMPORT_ERRORS[ep.value] = str(e)
-    except Exception:  # broken third-party metadata must not break emotrace
+    except Exception:  # noqa: BLE001, S110 - broken third-party metadata must not break emotrace
         pass
 
 
@@ -167,7 +168,7 @@ def build_stage(slot: str, backend: str, options: dict[str, Any]) -> Stage | Non
         return None
     try:
         opts = cls.Options.model_validate(options)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - pydantic or option errors become one line
         first = str(e).splitlines()
         raise ConfigError(f"stages.{slot}: {first[1] if len(first) > 1 else first[0]}: {first[-1].strip()}") from None
     return cls(opts)

@@ -146,3 +146,33 @@ def test_stage_registry_rejects_unknown_slot():
     with pytest.raises(ValueError, match="unknown slot"):
         register(Odd)
     assert "faces" in SLOT_ORDER
+
+
+class _NeedsMissingDep(Stage):
+    slot = "describe"
+    backend = "test-missing-dep"
+    kind = "post"
+    requires = ("emotrace_module_that_is_not_installed",)
+
+    def run(self, ctx):  # pragma: no cover - never runs: its dependency is missing
+        raise AssertionError("should have been skipped")
+
+
+def test_missing_optional_dependency_skips_stage_once_and_hook_reports_progress(media):
+    from emotrace.pipeline import analyze
+
+    register(_NeedsMissingDep)
+    cfg = load_config(overrides={
+        "stages.describe.enabled": True, "stages.describe.backend": "test-missing-dep",
+        "stages.words.enabled": False, "stages.voice.enabled": False, "fps": 2,
+    })
+    calls = []
+    tl = analyze(media["av"], config=cfg, hook=lambda step, completed=None, total=None: calls.append((step, completed, total)))
+    skipped = [s for s in tl.provenance.stages if s.name == "describe"]
+    assert len(skipped) == 1 and skipped[0].status == "skipped"
+    assert "emotrace_module_that_is_not_installed" in skipped[0].message
+    assert sum("describe" in w for w in tl.provenance.warnings) == 1
+    frames = [c for c in calls if c[0] == "frames"]
+    assert frames and frames[-1][1] == pytest.approx(tl.video.duration_s)
+    done = [c[1] for c in frames]
+    assert done == sorted(done)

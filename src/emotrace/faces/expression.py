@@ -78,6 +78,6 @@ def crop_box(
     if square:
         w = h = max(w, h)
     w, h = w * (1 + 2 * margin), h * (1 + 2 * margin)
-    x0, y0 = int(round(cx - w / 2)), int(round(cy - h / 2))
-    x1, y1 = int(round(cx + w / 2)), int(round(cy + h / 2))
+    x0, y0 = round(cx - w / 2), round(cy - h / 2)
+    x1, y1 = round(cx + w / 2), round(cy + h / 2)
     return max(0, x0), max(0, y0), min(width, x1), min(height, y1)

@@ -68,7 +68,7 @@ def _rotation(container: av.container.InputContainer, stream: av.video.stream.Vi
     rot = 0
     try:
         for frame in container.decode(stream):
-            rot = int(round(getattr(frame, "rotation", 0) or 0))
+            rot = round(getattr(frame, "rotation", 0) or 0)
             break
     except (av.error.FFmpegError, ValueError):
         rot = 0
@@ -108,7 +108,7 @@ def probe(path: str | os.PathLike[str], hash_file: bool = False) -> VideoInfo:
             if avg and base and abs(float(avg) - float(base)) / float(base) > 0.01:
                 vfr = True
             rotation = _rotation(c, vs)
-            n_frames = int(vs.frames) if vs.frames else (int(round(duration * fps)) if fps else None)
+            n_frames = int(vs.frames) if vs.frames else (round(duration * fps) if fps else None)
             if getattr(vs, "attached_pic", False) or (vs.disposition and "attached_pic" in str(vs.disposition)):
                 vs = None
         info = VideoInfo(
@@ -166,7 +166,7 @@ class Frame:
             w, h = f.width, f.height
             if max_side and max(w, h) > max_side:
                 s = max_side / max(w, h)
-                w, h = max(2, int(round(w * s))), max(2, int(round(h * s)))
+                w, h = max(2, round(w * s)), max(2, round(h * s))
             arr = f.reformat(width=w, height=h, format=fmt).to_ndarray()
             self._cache[key] = self._rotate(arr)
         return self._cache[key]

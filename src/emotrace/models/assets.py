@@ -231,7 +231,7 @@ def _build(spec: ModelSpec, target: Path, marker: Path) -> None:
         marker.write_text("ok\n")
     except ModelNotFound:
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - a failed build of any kind is one line
         raise _not_found(spec, f"building it failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

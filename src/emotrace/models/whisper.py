@@ -81,7 +81,7 @@ def load_whisper(path: str | Path | None = None, device: str = "auto", threads: 
             import ctranslate2
 
             use_cuda = ctranslate2.get_cuda_device_count() > 0
-        except Exception:
+        except Exception:  # noqa: BLE001 - no CUDA runtime: use the CPU
             use_cuda = False
     dev = "cuda" if use_cuda else "cpu"
     key = (model_dir, dev, threads)

@@ -35,7 +35,7 @@ def write_json(tl: Timeline, out: Path, video: Path | None = None) -> None:
     try:
         cfg = Config.model_validate(tl.provenance.config)
         write_text_atomic(out / "config.toml", dump_toml(cfg))
-    except Exception:  # a config from a newer version still leaves timeline.json complete
+    except Exception:  # noqa: BLE001, S110 - a config from a newer version still leaves timeline.json complete
         pass
 
 
@@ -82,13 +82,13 @@ def emotion_events(tl: Timeline) -> list[dict[str, Any]]:
     for f in tl.faces:
         s = f.smoothed or f.emotion
         if s is not None:
-            buckets[(int(math.floor(f.time_s)), f.person_id, "face")].append((s.probs, f.quality or 1.0))
+            buckets[(math.floor(f.time_s), f.person_id, "face")].append((s.probs, f.quality or 1.0))
     for modality, segs in (("voice", tl.speech), ("text", tl.utterances)):
         for seg in segs:
             if seg.emotion is None:
                 continue
             person = seg.person_id or seg.speaker_id
-            for sec in range(int(math.floor(seg.start_s)), int(math.ceil(seg.end_s))):
+            for sec in range(math.floor(seg.start_s), math.ceil(seg.end_s)):
                 overlap = min(seg.end_s, sec + 1) - max(seg.start_s, sec)
                 if overlap > 0:
                     buckets[(sec, person, modality)].append((seg.emotion.probs, overlap))

@@ -1,0 +1,149 @@
+"""Static plots for the HTML report, rendered by matplotlib to inline SVG text.
+
+Figures are made with :class:`matplotlib.figure.Figure` directly (no pyplot global state), so
+reports can be rendered from worker threads, such as the web viewer's analysis jobs.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from emotrace.report.series import PersonSeries, Point, label_colour
+
+P = ParamSpec("P")
+R = TypeVar("R")
+STYLE = {"svg.fonttype": "none", "font.size": 8, "axes.titlesize": 9}
+
+
+def _styled(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a plot function under the report's matplotlib style."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with matplotlib.rc_context(STYLE):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _steps(pts: list[Point], labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Step-function samples of the label probabilities, zero in gaps between estimates."""
+    t: list[float] = []
+    rows: list[list[float]] = []
+    zero = [0.0] * len(labels)
+    for k, p in enumerate(pts):
+        t.append(p.start_s)
+        rows.append([float(p.scores.probs.get(lab, 0.0)) for lab in labels])
+        nxt = pts[k + 1].start_s if k + 1 < len(pts) else None
+        if nxt is None or nxt > p.end_s + 1e-3:
+            t.append(p.end_s)
+            rows.append(zero)
+    return np.asarray(t), np.asarray(rows).T.reshape(len(labels), -1)
+
+
+@_styled
+def person_timeline_svg(ps: PersonSeries, labels: list[str], duration_s: float) -> str:
+    """Stacked label probabilities over time, one row per modality, plus valence/arousal."""
+    mods = list(ps.modalities)
+    fig = Figure(figsize=(9, 1.05 * len(mods) + 1.5))
+    axes = fig.subplots(len(mods) + 1, 1, sharex=True, squeeze=False)
+    for ax, mod in zip(axes[:-1, 0], mods, strict=True):
+        t, probs = _steps(ps.modalities[mod], labels)
+        if len(t):
+            ax.stackplot(t, probs, colors=[label_colour(lab, labels) for lab in labels], step="post", lw=0)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
+        ax.set_ylabel(mod, rotation=0, ha="right", va="center")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    ax = axes[-1, 0]
+    for mod in mods:
+        pts = ps.modalities[mod]
+        t = [p.mid_s for p in pts]
+        val = [np.nan if p.scores.valence is None else p.scores.valence for p in pts]
+        aro = [np.nan if p.scores.arousal is None else p.scores.arousal for p in pts]
+        style = "-" if mod == "fused" else ":"
+        ax.plot(t, val, style, color="#2b8cbe", lw=1.2 if mod == "fused" else 0.8, label=f"valence {mod}")
+        ax.plot(t, aro, style, color="#e34a33", lw=1.2 if mod == "fused" else 0.8, label=f"arousal {mod}")
+    ax.axhline(0, color="#bbbbbb", lw=0.5)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("V / A", rotation=0, ha="right", va="center")
+    ax.set_xlim(0, max(duration_s, 1e-3))
+    ax.set_xlabel("time (s)")
+    ax.legend(fontsize=6, ncol=4, loc="upper left", bbox_to_anchor=(0, -0.35), frameon=False)
+    handles = [Rectangle((0, 0), 1, 1, color=label_colour(lab, labels)) for lab in labels]
+    fig.legend(handles, labels, ncol=len(labels), loc="upper center", fontsize=7, frameon=False)
+    fig.subplots_adjust(hspace=0.15, top=1 - 0.35 / fig.get_figheight())
+    return _svg(fig)
+
+
+@_styled
+def circumplex_svg(series: dict[str, PersonSeries], labels: list[str]) -> str:
+    """Valence/arousal of every estimate on the circumplex plane, one marker per modality."""
+    fig = Figure(figsize=(3.6, 3.6))
+    ax = fig.subplots()
+    markers = {"face": "o", "voice": "s", "text": "^", "fused": "D"}
+    for ps in series.values():
+        for mod, pts in ps.modalities.items():
+            xs = [p.scores.valence for p in pts if p.scores.valence is not None]
+            ys = [p.scores.arousal for p in pts if p.scores.valence is not None]
+            cs = [label_colour(p.scores.label, labels) for p in pts if p.scores.valence is not None]
+            ax.scatter(xs, ys, c=cs, s=12, marker=markers.get(mod, "o"), alpha=0.7, linewidths=0,
+                       label=f"{ps.person} {mod}")
+    ax.axhline(0, color="#bbbbbb", lw=0.5)
+    ax.axvline(0, color="#bbbbbb", lw=0.5)
+    ax.set_xlim(-1, 1)
+    ax.set_ylim(-1, 1)
+    ax.set_xlabel("valence")
+    ax.set_ylabel("arousal")
+    ax.set_aspect("equal")
+    if ax.collections:
+        ax.legend(fontsize=6, loc="lower right", frameon=False)
+    return _svg(fig)
+
+
+@_styled
+def transitions_svg(rows: list[dict[str, Any]], person: str, modality: str, labels: list[str]) -> str | None:
+    """Heatmap of transition probabilities from one emotion to the next (``tables["transitions"]``)."""
+    sel = [r for r in rows if str(r.get("person_id")) == person and r.get("modality") == modality]
+    if not sel:
+        return None
+    present = [lab for lab in labels if any(lab in (r.get("from_emotion"), r.get("to_emotion")) for r in sel)]
+    idx = {lab: i for i, lab in enumerate(present)}
+    m = np.zeros((len(present), len(present)))
+    counts = np.zeros_like(m)
+    for r in sel:
+        i, j = idx.get(r.get("from_emotion")), idx.get(r.get("to_emotion"))
+        if i is not None and j is not None:
+            m[i, j] = float(r.get("probability") or 0.0)
+            counts[i, j] = float(r.get("count") or 0)
+    size = 1.2 + 0.38 * len(present)
+    fig = Figure(figsize=(size, size))
+    ax = fig.subplots()
+    ax.imshow(m, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(present)), present, rotation=45, ha="right")
+    ax.set_yticks(range(len(present)), present)
+    ax.set_xlabel("to")
+    ax.set_ylabel("from")
+    ax.set_title(f"{person} · {modality}")
+    for i in range(len(present)):
+        for j in range(len(present)):
+            if counts[i, j]:
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=6,
+                        color="white" if m[i, j] > 0.5 else "black")
+    return _svg(fig)

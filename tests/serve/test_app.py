@@ -1,0 +1,179 @@
+"""The web app over real HTTP: uploads, limits, safe names, path traversal, error pages, a full analysis."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from emotrace.serve.names import inside, safe_filename
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("clip.mp4", "clip.mp4"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\win.ini", "win.ini"),
+        ("/abs/path/My Clip (1).MOV", "My_Clip_1_.MOV"),
+        (".hidden.mp4", "hidden.mp4"),
+        ("Café été.webm", "Cafe_ete.webm"),
+        ("...", None),
+        ("", None),
+        ("a" * 300 + ".mp4", "a" * 76 + ".mp4"),
+    ],
+)
+def test_safe_filename(given: str, expected: str | None) -> None:
+    assert safe_filename(given) == expected
+
+
+def test_inside_refuses_escapes(tmp_path: Path) -> None:
+    (tmp_path / "root" / "sub").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("x")
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "secret.txt")
+    root = tmp_path / "root"
+    assert inside(root, "sub") == (root / "sub").resolve()
+    for bad in ("../secret.txt", "sub/../../secret.txt", "/etc/passwd", "link", "", ".", "a\x00b"):
+        assert inside(root, bad) is None, bad
+
+
+def _error_text(body: str) -> str:
+    assert 'id="error-message"' in body and "Traceback" not in body
+    return body.split('id="error-message">', 1)[1].split("<", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/results/x/files/../../../../etc/passwd",
+        "/results/x/files/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/results/..%2f..%2f..%2fetc/files/passwd",
+        "/results/%2e%2e/files/serve/conftest.py",
+        "/static/..%2f..%2fapp.py",
+        "/results/%2fetc/video",
+    ],
+)
+def test_no_path_traversal(server, path: str) -> None:  # type: ignore[no-untyped-def]
+    (server.data / "secret.txt").write_text("root:x:0:0 secret")
+    status, _, body = server.get(path)
+    assert status in (400, 404)
+    assert b"secret" not in body and b"root:x" not in body and b"import" not in body
+
+
+def test_analyze_refuses_names_outside_data(server) -> None:  # type: ignore[no-untyped-def]
+    for name in ("../../etc/passwd", "/etc/passwd", "results/../../x.mp4", "nope.mp4"):
+        status, _, body = server.post("/analyze", urllib.parse.urlencode({"name": name}).encode(),
+                                      "application/x-www-form-urlencoded")
+        assert status == 404
+        assert "no video called" in _error_text(body)
+
+
+def test_bad_uploads_get_one_clear_page(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cases = [
+        ("big.mp4", b"\0" * (3 * 1024 * 1024), 413, "larger than the 2 MB limit"),
+        ("empty.mp4", b"", 400, "empty"),
+        ("notes.mp4", b"this is not a video\n" * 50, 400, "notes.mp4: "),
+        ("../../evil.sh", b"#!/bin/sh\n", 400, "not a video or audio file name"),
+        ("", b"abc", 400, "choose a video file"),
+    ]
+    for name, data, status, message in cases:
+        got, _, body = server.upload(name, data)
+        assert got == status, (name, got, body[:300])
+        assert message in _error_text(body), name
+    left = {p.name for p in server.data.rglob("*") if p.is_file()}
+    assert not left & {"big.mp4", "empty.mp4", "notes.mp4", "evil.sh"}, "refused uploads are removed"
+    assert not [n for n in left if n.endswith(".part")]
+    assert not list(server.data.parent.rglob("evil.sh"))
+    status, _, body = server.post("/upload", b"not multipart", "text/plain")
+    assert status == 400 and "Traceback" not in body
+
+
+@pytest.mark.slow
+def test_unusable_media_fails_clearly(server, clip_mp4: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    tone = tmp_path / "tone.m4a"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=440:d=1", "-c:a", "aac", str(tone)],
+                   check=True)
+    status, _, body = server.upload("tone.m4a", tone.read_bytes())
+    assert status == 400 and "tone.m4a: no video stream" in _error_text(body)
+
+    # a truncated file passes the upload check and fails in the analysis: the job says why
+    data = clip_mp4.read_bytes()
+    status, location, _ = server.upload("cut.mp4", data[: len(data) // 3])
+    assert status == 303
+    job = server.wait_done(location.rsplit("/", 1)[1])
+    assert job["status"] == "failed" and "truncated" in job["message"], job
+    assert not (server.data / "results" / job["id"]).exists()  # no partial result folder
+    page = server.get(location)[2].decode()
+    assert "Analysing cut.mp4" in page and "Traceback" not in page
+
+
+def test_not_found_pages(server) -> None:  # type: ignore[no-untyped-def]
+    status, headers, body = server.get("/no/such/page")
+    assert status == 404 and headers["content-type"].startswith("text/html")
+    assert "nothing here" in _error_text(body.decode())
+    status, headers, body = server.get("/api/jobs/nope")
+    assert status == 404 and headers["content-type"].startswith("application/json") and b"no analysis" in body
+
+
+@pytest.mark.slow
+def test_upload_analyse_and_browse(server, clip_mp4: Path) -> None:  # type: ignore[no-untyped-def]
+    status, location, _ = server.upload("../../My clip (1).mp4", clip_mp4.read_bytes())
+    assert status == 303 and location.startswith("/jobs/")
+    assert (server.data / "videos" / "My_clip_1_.mp4").is_file()  # safe name, inside the data folder
+    job_id = location.rsplit("/", 1)[1]
+    job = server.wait_done(job_id)
+    assert job["status"] == "done", job
+    assert "frames" in job["steps"] and job["fraction"] == 1.0
+
+    data = server.json(f"/api/results/{job_id}")
+    assert data["persons"] and "face" in data["persons"][0]["tracks"]
+    names = {d["name"] for d in data["downloads"]}
+    assert {"report.html", "timeline.json", "tables/faces.csv", "transcript.srt", "annotations.eaf"} <= names
+    for d in data["downloads"]:
+        assert server.get(d["url"])[0] == 200
+    for k in data["keyframes"]:
+        status, headers, _ = server.get(k["url"])
+        assert status == 200 and headers["content-type"] == "image/jpeg"
+    # the player can seek: byte ranges
+    status, headers, body = server.get(f"/results/{job_id}/video", {"Range": "bytes=100-199"})
+    assert status == 206 and len(body) == 100 and headers["content-type"] == "video/mp4"
+    status, _, body = server.get("/")
+    assert job_id in body.decode() and "videos/My_clip_1_.mp4" in body.decode()
+
+
+def test_serve_command_bad_input(tmp_path: Path, emotrace_exe: str) -> None:
+    import socket
+    import subprocess
+
+    not_dir = tmp_path / "file.txt"
+    not_dir.write_text("x")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cases = [
+            (["--data-dir", str(not_dir)], "--data-dir is not a folder"),
+            (["--data-dir", str(tmp_path / "d"), "--port", str(port)], "cannot listen there"),
+        ]
+        for args, message in cases:
+            r = subprocess.run([emotrace_exe, "serve", *args], capture_output=True, text=True, timeout=60, check=False)
+            assert r.returncode == 2, (args, r.stderr)
+            assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_choose_a_video_from_the_data_folder(server, clip_mp4: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    shutil.copy(clip_mp4, server.data / "my chosen (1).mp4")  # put there by the user: any name
+    assert 'value="my chosen (1).mp4"' in server.get("/")[2].decode()
+    body = urllib.parse.urlencode({"name": "my chosen (1).mp4"}).encode()
+    status, location, _ = server.post("/analyze", body, "application/x-www-form-urlencoded")
+    assert status == 303 and "/jobs/my_chosen_1-" in location
+    job = server.wait_done(location.rsplit("/", 1)[1])
+    assert job["status"] == "done", job
+    page = server.get(job["result_url"])[2].decode()
+    assert f'src="/results/{job["id"]}/video"' in page and 'id="plot"' in page
