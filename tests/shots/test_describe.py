@@ -246,7 +246,7 @@ def test_describe_command(result: Path, env: Path, llm: FakeLLM) -> None:
     assert "joy, calm, curious" in res.stdout and "tokens" in res.stderr
     assert KEY not in (result / "timeline.json").read_text() and KEY not in res.stdout + res.stderr
     bad = cli("describe", str(result / "missing"))
-    assert bad.returncode == 2 and "no timeline.json" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert bad.returncode == 2 and "no such result folder" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_describe_stage_in_pipeline(tmp_path: Path, env: Path, llm: FakeLLM, run_stages,  # type: ignore[no-untyped-def]

@@ -75,15 +75,9 @@ def highlights_cmd(
     from emotrace.analysis.highlight_features import feature_matrix, select_segments, unsupervised_score
     from emotrace.analysis.highlight_model import HighlightModel
     from emotrace.io.media import load_audio, probe
-    from emotrace.model import Timeline
+    from emotrace.report.rerender import load_result
 
-    path = result / "timeline.json" if result.is_dir() else result
-    if not path.is_file():
-        raise InputError(result, "no timeline.json (pass a result folder of `emotrace analyze`)")
-    try:
-        tl = Timeline.load(path)
-    except ValueError as e:
-        raise InputError(path, f"not an emotrace timeline ({str(e).splitlines()[0]})") from None
+    tl = load_result(result)
     src = video or Path(tl.video.path)
     info = probe(src)
     audio = load_audio(src, info=info) if info.has_audio else None
@@ -94,7 +88,8 @@ def highlights_cmd(
     else:
         score, reasons = unsupervised_score(x)
     segs = select_segments(starts, score, window_s, info.duration_s, top_k, min_len_s, padding_s)
-    clips, reel_path = export_highlights(src, out or path.parent / "highlights", [(a, b) for a, b, _, _ in segs],
+    folder = result if result.is_dir() else result.parent
+    clips, reel_path = export_highlights(src, out or folder / "highlights", [(a, b) for a, b, _, _ in segs],
                                          reel=reel)
     rows = [{"start_s": a, "end_s": b, "score": round(s, 4), "reason": reasons[i], "clip": str(c)}
             for (a, b, s, i), c in zip(segs, clips, strict=True)]

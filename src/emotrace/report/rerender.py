@@ -22,12 +22,12 @@ DEFAULT_FORMATS = ["html", "srt", "vtt", "eaf"]
 
 
 def load_result(folder: Path) -> Timeline:
-    """The timeline of a result folder, or an :class:`InputError` saying what is wrong."""
+    """The timeline of a result folder (or of a timeline.json file), or an :class:`InputError`."""
     if not folder.exists():
         raise InputError(folder, "no such result folder")
-    if not folder.is_dir():
+    path = folder / "timeline.json" if folder.is_dir() else folder
+    if not folder.is_dir() and folder.suffix != ".json":
         raise InputError(folder, "not a folder (give the result folder written by `emotrace analyze`)")
-    path = folder / "timeline.json"
     if not path.is_file():
         raise InputError(folder, "no timeline.json in this folder (not an emotrace result folder?)")
     try:

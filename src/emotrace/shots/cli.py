@@ -36,19 +36,15 @@ def describe_cmd(
 ) -> None:
     """Send each shot's keyframes and what emotrace found to an OpenAI-compatible vision model;
     write the replies into the keyframes of RESULT/timeline.json."""
-    from emotrace.model import StageRun, Timeline
+    from emotrace.model import StageRun
+    from emotrace.report.rerender import load_result
     from emotrace.report.writers import write_text_atomic
     from emotrace.shots.describe import DescribeOptions, describe_timeline
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
+    tl = load_result(result)
     path = result / "timeline.json" if result.is_dir() else result
-    if not path.is_file():
-        raise InputError(result, "no timeline.json (pass a result folder of `emotrace analyze`)")
-    try:
-        tl = Timeline.load(path)
-    except ValueError as e:
-        raise InputError(path, f"not an emotrace timeline ({str(e).splitlines()[0]})") from None
     if not tl.keyframes:
         raise InputError(result, "no keyframes in this result (run analyze with the keyframes stage on)")
     if per not in ("shot", "keyframe"):

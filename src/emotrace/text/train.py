@@ -1,0 +1,251 @@
+"""``emotrace train text``: fine-tune MiniLM + lexical features on MELD or a ``text,label`` CSV.
+
+Needs the ``[train]`` extra (torch). Model selection uses a held-out slice of the training
+file (whole dialogues); the result is one ONNX file (int8 by default) that carries its label
+order and preprocessing in its metadata, so inference needs only ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emotrace.errors import DependencyMissing, InputError
+from emotrace.labels import CANONICAL
+from emotrace.text.data import SENTIMENTS, TextDataset, load_dataset
+from emotrace.text.lexicon import FEATURE_NAMES, N_FEATURES, lexicon_features
+from emotrace.text.metrics import classification_report
+
+MODEL_FILE = "text-emotion.onnx"
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of ``emotrace train text``."""
+
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 4e-5
+    head_lr: float = 1e-3
+    max_len: int = 64
+    freeze_layers: int = 2  # embeddings and the lowest encoder layers stay as pre-trained (CPU time)
+    sentiment_weight: float = 0.5
+    val_fraction: float = 0.1
+    threads: int = 2
+    seed: int = 13
+    quantize: bool = True
+
+
+def split_by_group(ds: TextDataset, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Train/held-out row indices with whole groups (dialogues) on one side."""
+    groups = sorted(set(ds.groups))
+    rng = random.Random(seed)
+    rng.shuffle(groups)
+    n_val = round(len(groups) * fraction) if len(groups) > 1 else 0
+    held = set(groups[:n_val])
+    train = [i for i, g in enumerate(ds.groups) if g not in held]
+    val = [i for i, g in enumerate(ds.groups) if g in held]
+    return train, val
+
+
+def train_text(
+    data: str | Path,
+    out_dir: str | Path,
+    cfg: TrainConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, object]:
+    """Train the text emotion model on ``data`` and write ``out_dir/text-emotion.onnx``."""
+    try:
+        import torch
+    except ImportError:
+        raise DependencyMissing("training needs torch: pip install 'emotrace[train]'") from None
+    from tokenizers import Tokenizer
+
+    from emotrace.models.assets import resolve
+    from emotrace.text.net import build_net
+
+    cfg = cfg or TrainConfig()
+    ds = load_dataset(data, "train")
+    if len(ds) < 2:
+        raise InputError(ds.source, "needs at least 2 labelled rows to train")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(max(1, cfg.threads))
+
+    tok_path = resolve("minilm-tokenizer").path
+    weights = resolve("minilm-l6-v2").path
+    tok = Tokenizer.from_file(str(tok_path))
+    tok.no_padding()
+    tok.enable_truncation(cfg.max_len)
+
+    tr_idx, val_idx = split_by_group(ds, cfg.val_fraction, cfg.seed)
+    lex = lexicon_features(ds.texts)
+    ids = [tok.encode(t).ids for t in ds.texts]
+    y = np.array([CANONICAL.index(lab) for lab in ds.labels])
+    ys = np.array([SENTIMENTS.index(s) if s else -100 for s in ds.sentiments])
+
+    net = build_net(weights.parent, N_FEATURES)
+    net.lex_mean.copy_(torch.from_numpy(lex[tr_idx].mean(0)))
+    net.lex_std.copy_(torch.from_numpy(np.maximum(lex[tr_idx].std(0), 0.05)))
+    enc = net.encoder
+    for module in (enc.word, enc.pos, enc.token_type, enc.norm, *enc.layers[: cfg.freeze_layers]):
+        module.requires_grad_(False)
+    head_params = list(net.emotion.parameters()) + list(net.sentiment.parameters())
+    body = [
+        p for n, p in net.named_parameters() if p.requires_grad and not n.startswith(("emotion", "sentiment"))
+    ]
+    opt = torch.optim.AdamW(
+        [{"params": body, "lr": cfg.lr}, {"params": head_params, "lr": cfg.head_lr}], weight_decay=0.01
+    )
+    steps_per_epoch = max(1, -(-len(tr_idx) // cfg.batch_size))
+    total = steps_per_epoch * cfg.epochs
+    warm = max(1, int(0.06 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+
+    def batch(idx: list[int]) -> tuple[torch.Tensor, ...]:
+        L = max(len(ids[i]) for i in idx)
+        x = np.zeros((len(idx), L), dtype=np.int64)
+        m = np.zeros_like(x)
+        for r, i in enumerate(idx):
+            x[r, : len(ids[i])] = ids[i]
+            m[r, : len(ids[i])] = 1
+        return (
+            torch.from_numpy(x),
+            torch.from_numpy(m),
+            torch.zeros_like(torch.from_numpy(x)),
+            torch.from_numpy(lex[idx]),
+        )
+
+    def predict(idx: list[int]) -> np.ndarray:
+        net.eval()
+        preds: list[np.ndarray] = []
+        order = sorted(idx, key=lambda i: len(ids[i]))
+        with torch.no_grad():
+            for s in range(0, len(order), 64):
+                e, _ = net.logits(*batch(order[s : s + 64]))
+                preds.append(e.argmax(-1).numpy())
+        flat = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
+        back = dict(zip(order, flat.tolist(), strict=True))
+        net.train()
+        return np.array([back[i] for i in idx])
+
+    ce = torch.nn.CrossEntropyLoss()
+    ce_s = torch.nn.CrossEntropyLoss(ignore_index=-100)
+    history: list[dict[str, float]] = []
+    best_f1 = -1.0
+    model_path = out / MODEL_FILE
+    t0 = time.time()
+    for epoch in range(cfg.epochs):
+        # length-bucketed batches in random order: little padding, still shuffled
+        rng = random.Random(cfg.seed + epoch)
+        shuffled = list(tr_idx)
+        rng.shuffle(shuffled)
+        chunks = [
+            sorted(shuffled[c : c + cfg.batch_size * 50], key=lambda i: len(ids[i]))
+            for c in range(0, len(shuffled), cfg.batch_size * 50)
+        ]
+        batches = [ch[s : s + cfg.batch_size] for ch in chunks for s in range(0, len(ch), cfg.batch_size)]
+        rng.shuffle(batches)
+        net.train()
+        running = 0.0
+        for b, idx in enumerate(batches):
+            e, s = net.logits(*batch(idx))
+            loss = ce(e, torch.from_numpy(y[idx]))
+            ys_b = torch.from_numpy(ys[idx])
+            if (ys_b >= 0).any():
+                loss = loss + cfg.sentiment_weight * ce_s(s, ys_b)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            running += loss.item()
+            if (b + 1) % 50 == 0:
+                log(
+                    f"epoch {epoch + 1} step {b + 1}/{len(batches)} loss {running / 50:.3f} ({time.time() - t0:.0f} s)"
+                )
+                running = 0.0
+        row: dict[str, float] = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1)}
+        if val_idx:
+            rep = classification_report(
+                [ds.labels[i] for i in val_idx], [CANONICAL[k] for k in predict(val_idx)]
+            )
+            row.update(heldout_weighted_f1=rep["weighted_f1"], heldout_accuracy=rep["accuracy"])
+            log(f"epoch {epoch + 1}: held-out weighted F1 {rep['weighted_f1']:.4f} acc {rep['accuracy']:.4f}")
+        history.append(row)
+        (out / "train.json").write_text(json.dumps({"history": history}, indent=1) + "\n")
+        # export every held-out improvement (an interrupted run still leaves a model), else the last epoch
+        score = row.get("heldout_weighted_f1", -1.0 if epoch + 1 < cfg.epochs else 0.0)
+        if score > best_f1:
+            best_f1 = score
+            net.eval()
+            export_onnx(net, model_path, cfg, quantize=cfg.quantize)
+            row["exported"] = 1.0
+    summary = {
+        "data": ds.source,
+        "n_train": len(tr_idx),
+        "n_heldout": len(val_idx),
+        "config": asdict(cfg),
+        "history": history,
+        "best_heldout_weighted_f1": best_f1 if val_idx else None,
+        "model": str(model_path),
+    }
+    (out / "train.json").write_text(json.dumps(summary, indent=1) + "\n")
+    log(f"wrote {model_path}")
+    return summary
+
+
+def export_onnx(net: object, path: Path, cfg: TrainConfig, quantize: bool = True) -> None:
+    """Export the network to ONNX (dynamic batch/length), optionally int8, with label metadata."""
+    import onnx
+    import torch
+
+    fp32 = path.with_suffix(".fp32.onnx")
+    x = torch.ones((2, 8), dtype=torch.int64)
+    lex = torch.zeros((2, N_FEATURES), dtype=torch.float32)
+    torch.onnx.export(
+        net,
+        (x, torch.ones_like(x), torch.zeros_like(x), lex),
+        str(fp32),
+        input_names=["input_ids", "attention_mask", "token_type_ids", "lexicon"],
+        output_names=["emotion", "sentiment"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "token_type_ids": {0: "batch", 1: "sequence"},
+            "lexicon": {0: "batch"},
+            "emotion": {0: "batch"},
+            "sentiment": {0: "batch"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    if quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+        fp32.unlink()
+    else:
+        fp32.replace(path)
+    model = onnx.load(str(path))
+    meta = {
+        "emotion_labels": json.dumps(list(CANONICAL)),
+        "sentiment_labels": json.dumps(list(SENTIMENTS)),
+        "lexicon_features": json.dumps(list(FEATURE_NAMES)),
+        "max_len": str(cfg.max_len),
+        "tokenizer": "minilm-tokenizer",
+    }
+    del model.metadata_props[:]
+    for k, v in meta.items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.save(model, str(path))

@@ -1,0 +1,120 @@
+"""Real Whisper base on espeak-ng speech: words, timestamps, utterances, speakers, languages."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from emotrace.config import Config, StageConfig
+from emotrace.io.media import probe
+from emotrace.model import SpeechSegment, Timeline
+from emotrace.pipeline import Context, new_timeline, null_hook
+from emotrace.stage import build_stage
+
+pytestmark = pytest.mark.slow
+
+
+def run_words(path: Path, speech: list[SpeechSegment] | None = None, **options: object) -> Timeline:
+    """Run the words stage alone on ``path`` (speech segments as the voice stage would leave them)."""
+    config = Config(require="audio", stages={"words": StageConfig(backend="default", **options)})
+    info = probe(path)
+    tl = new_timeline(info, config)
+    tl.speech.extend(speech or [])
+    ctx = Context(path, info, config, tl, None, null_hook)
+    stage = build_stage("words", "default", config.stage("words").options())
+    assert stage is not None
+    stage.setup(ctx)
+    stage.run(ctx)
+    return tl
+
+
+def test_english_words_timestamps_utterances_speakers(speak: Callable[..., Path], tmp_path: Path) -> None:
+    first = speak("I am really happy to see you today.", "en")
+    second = speak("This is a terrible and sad day.", "en-us", 70)
+    # first sentence, 1 s of silence, second sentence (another voice)
+    audio = tmp_path / "two.wav"
+    gap = tmp_path / "gap.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(gap), "trim", "0", "1.0"], check=True)
+    subprocess.run(["sox", str(first), str(gap), str(second), str(audio)], check=True)
+    d1 = probe(first).duration_s
+    total = probe(audio).duration_s
+    speech = [
+        SpeechSegment(start_s=0.0, end_s=d1, speaker_id="SPK_A"),
+        SpeechSegment(start_s=d1 + 1.0, end_s=total, speaker_id="SPK_B"),
+    ]
+    tl = run_words(audio, speech)
+
+    text = " ".join(w.text.lower() for w in tl.words)
+    for expected in ("happy", "today", "terrible", "sad"):
+        assert expected in text
+    starts = [w.start_s for w in tl.words]
+    assert starts == sorted(starts)
+    assert all(0 <= w.start_s <= w.end_s <= total + 0.1 for w in tl.words)
+    happy = next(w for w in tl.words if "happy" in w.text.lower())
+    terrible = next(w for w in tl.words if "terrible" in w.text.lower())
+    assert happy.end_s < d1 + 0.3  # first sentence's word lies in the first sentence's audio
+    assert terrible.start_s > d1 + 0.7  # second sentence's word lies after the silence
+
+    assert len(tl.utterances) == 2
+    u1, u2 = tl.utterances
+    assert u1.end_s <= u2.start_s
+    assert (u1.speaker_id, u2.speaker_id) == ("SPK_A", "SPK_B")
+    assert {w.speaker_id for w in tl.words if w.start_s < d1} == {"SPK_A"}
+    assert u1.language == "en" and u1.route == "native" and u1.translation is None
+    for u in tl.utterances:
+        assert u.emotion is not None and u.sentiment is not None
+        assert abs(sum(u.emotion.probs.values()) - 1) < 1e-3
+        assert u.emotion.valence is not None
+    # the text model reads the words: positive first sentence, negative second
+    assert u1.sentiment["positive"] > u1.sentiment["negative"]
+    assert u2.sentiment["negative"] > u2.sentiment["positive"]
+    assert u1.emotion.valence > u2.emotion.valence
+
+
+@pytest.mark.parametrize(
+    ("voice", "sentence", "english"),
+    [
+        ("es", "Estoy muy feliz de estar aquí con mis amigos.", ("happy", "friends")),
+        ("de", "Guten Morgen. Ich bin sehr glücklich heute.", ("happy", "morning", "today")),
+    ],
+)
+def test_other_language_is_detected_and_translated(
+    speak: Callable[..., Path], voice: str, sentence: str, english: tuple[str, ...]
+) -> None:
+    tl = run_words(speak(sentence, voice))
+    assert tl.utterances
+    for u in tl.utterances:
+        assert u.language == voice
+        assert u.route == "translated"
+        assert u.translation and u.translation != u.text
+        assert u.emotion is not None
+    translated = " ".join(u.translation or "" for u in tl.utterances).lower()
+    assert any(w in translated for w in english), translated
+
+
+def test_language_override(speak: Callable[..., Path]) -> None:
+    path = speak("Estoy muy feliz de estar aquí con mis amigos.", "es")
+    tl = run_words(path, language="es", translate=False)
+    assert tl.utterances and all(u.language == "es" and u.route == "native" for u in tl.utterances)
+    assert "feliz" in " ".join(w.text.lower() for w in tl.words)
+    assert any("without translation" in w for w in tl.provenance.warnings)
+
+
+def test_analyze_video_words_only(tmp_path: Path) -> None:
+    clip = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "crema_d" / "1001_DFA_HAP_XX.flv"
+    if not clip.is_file():
+        pytest.skip(f"{clip} not found")
+    from emotrace.pipeline import analyze
+
+    config = Config(stages={"words": StageConfig(backend="default")})
+    tl = analyze(clip, config=config)
+    text = " ".join(w.text.lower() for w in tl.words)
+    assert "forget" in text and "jacket" in text  # CREMA-D sentence DFA: "Don't forget a jacket"
+    assert tl.utterances and tl.utterances[0].language == "en"
+    assert {"whisper-base", "emotrace-text-minilm", "minilm-tokenizer"} <= {
+        m.name for m in tl.provenance.models
+    }
+    assert [s.status for s in tl.provenance.stages if s.name == "words"] == ["ok"]

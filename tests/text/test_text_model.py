@@ -1,0 +1,139 @@
+"""The text emotion model, its lexicon baseline, and ``emotrace train/eval text``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotrace.labels import CANONICAL
+from emotrace.text.classifier import load_text_model
+from emotrace.text.data import load_dataset
+from emotrace.text.evaluate import evaluate_text
+from emotrace.text.lexicon import N_FEATURES, lexicon_features, nrc_predict
+
+JSON_KEYS = {"n", "weighted_f1", "accuracy", "macro_f1", "confusion", "labels"}
+
+
+def emotrace(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "emotrace.cli", *args]
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def dev_slice(meld: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 300 utterances of MELD dev, in MELD's own CSV layout."""
+    out = tmp_path_factory.mktemp("meld") / "dev_slice.csv"
+    with open(meld / "dev_sent_emo.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[:301]
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return out
+
+
+def test_meld_loader_maps_labels_and_context(meld: Path) -> None:
+    ds = load_dataset(meld, "dev")
+    assert len(ds) == 1109
+    assert set(ds.labels) == set(CANONICAL)  # joy/anger/sadness mapped to happy/angry/sad
+    assert set(ds.sentiments) == {"negative", "neutral", "positive"}
+    # an utterance's context is the previous turn of its dialogue
+    i = next(k for k in range(1, len(ds)) if ds.groups[k] == ds.groups[k - 1])
+    assert ds.contexts[i] == ds.texts[i - 1]
+
+
+def test_lexicon_features_and_baseline() -> None:
+    feats = lexicon_features(["I hate you, I am furious!", "What a lovely, wonderful gift.", "Okay."])
+    assert feats.shape == (3, N_FEATURES) and np.isfinite(feats).all()
+    assert feats[0, -2] == 1.0 and feats[2, -2] == 0.0  # exclamation mark
+    assert nrc_predict("I hate you, I am furious!") == "angry"
+    assert nrc_predict("What a lovely, wonderful gift.") == "happy"
+    assert nrc_predict("Okay.") == "neutral"
+
+
+@pytest.mark.slow
+def test_shipped_model_beats_lexicon_on_meld_dev(dev_slice: Path) -> None:
+    report = evaluate_text(dev_slice)
+    assert report["n"] == 300
+    base = report["lexicon_baseline"]
+    assert report["weighted_f1"] > base["weighted_f1"] + 0.1
+    assert report["weighted_f1"] > 0.5
+    model, _ = load_text_model()
+    preds = model.predict(
+        ["I love you so much, this is the best day ever!", "Get out of my house, you liar!"]
+    )
+    assert preds[0].label == "happy" and preds[0].sentiment["positive"] > 0.5
+    assert preds[1].label in ("angry", "disgust") and preds[1].sentiment["negative"] > 0.5
+    for p in preds:
+        assert abs(sum(p.emotion.values()) - 1) < 1e-4 and abs(sum(p.sentiment.values()) - 1) < 1e-4
+
+
+@pytest.mark.slow
+def test_eval_cli_json_and_text(dev_slice: Path) -> None:
+    r = emotrace("eval", "text", str(dev_slice), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)  # exactly one JSON object on stdout
+    assert JSON_KEYS <= set(report)
+    assert report["n"] == 300 and report["labels"] == list(CANONICAL)
+    conf = np.array(report["confusion"])
+    assert conf.shape == (7, 7) and conf.sum() == 300
+    assert abs(np.trace(conf) / 300 - report["accuracy"]) < 1e-3
+    r = emotrace("eval", "text", str(dev_slice))
+    assert r.returncode == 0 and "NRC lexicon" in r.stdout and "confusion" in r.stdout
+
+
+def test_eval_cli_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentence,emotion_name\nhello,joy\n")
+    r = emotrace("eval", "text", str(bad), "--json")
+    assert r.returncode == 2
+    assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1 and "text,label" in r.stderr
+    r = emotrace("eval", "text", str(tmp_path / "missing.csv"))
+    assert r.returncode == 2 and "no such file" in r.stderr
+
+
+@pytest.mark.slow
+def test_train_on_tiny_text_label_csv(tmp_path: Path) -> None:
+    for module in ("torch", "safetensors", "onnx"):  # the [train] extra
+        pytest.importorskip(module)
+    rows = [
+        ("I love this, it is wonderful!", "joy"),
+        ("Yay, we won the game!", "happy"),
+        ("What a great surprise party, thank you!", "joy"),
+        ("I hate you, get out!", "anger"),
+        ("This makes me so furious.", "angry"),
+        ("Stop yelling at me, you idiot!", "anger"),
+        ("I miss her so much, I cannot stop crying.", "sadness"),
+        ("My dog died yesterday.", "sad"),
+        ("The meeting is at three.", "neutral"),
+        ("Okay, see you tomorrow.", "neutral"),
+        ("Please pass the salt.", "neutral"),
+        ("What?! No way!", "surprise"),
+    ]
+    data = tmp_path / "tiny.csv"
+    with open(data, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(rows * 2)
+    run = tmp_path / "run"
+    r = emotrace(
+        "train", "text", str(data), "-o", str(run), "--epochs", "3", "--val-fraction", "0", "--threads", "1"
+    )
+    assert r.returncode == 0, r.stderr
+    assert (run / "text-emotion.onnx").is_file()
+    summary = json.loads((run / "train.json").read_text())
+    assert summary["n_train"] == 24 and len(summary["history"]) == 3
+    model, _ = load_text_model(run)
+    preds = model.predict([t for t, _ in rows])
+    assert all(abs(sum(p.emotion.values()) - 1) < 1e-4 for p in preds)
+    # three epochs on 24 rows fit most of them
+    truth = [load_dataset(data).labels[i] for i in range(len(rows))]
+    assert np.mean([p.label == t for p, t in zip(preds, truth, strict=True)]) >= 0.5
+    r = emotrace("eval", "text", str(data), "--model", str(run), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["n"] == 24
+    r = emotrace("train", "text", str(tmp_path / "nope.csv"), "-o", str(run))
+    assert r.returncode == 2
