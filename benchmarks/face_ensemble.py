@@ -48,7 +48,8 @@ def main() -> None:
     full = np.ones(len(y), bool)
     for name, p in (
         ("own", own),
-        ("fer-mini-xception", base),
+        ("fer-mini-xception", base_plain),
+        ("fer-mini-xception + flip", base),
         (f"ensemble w_own={best:.1f}", best * own + (1 - best) * base),
     ):
         acc_b, f1_b = score(p, b)

@@ -115,8 +115,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def check_streams(info: VideoInfo, config: Config) -> None:
-    p = info.path
+def check_streams(info: VideoInfo, config: Config, path: str | os.PathLike[str] | None = None) -> None:
+    p = path if path is not None else info.path
     if config.require in ("both", "video") and not info.has_video:
         raise InputError(p, "no video stream (pass --audio-only to analyse the sound alone)")
     if config.require in ("both", "audio") and not info.has_audio:
@@ -186,6 +186,10 @@ def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
             except Exception:  # noqa: BLE001, S110 - cleanup must not hide the run's own error
                 pass
 
+    if "decode" in timings:
+        tl.provenance.stages.append(
+            StageRun(name="decode", backend="pyav", status="ok", seconds=round(timings["decode"], 4))
+        )
     for st in active:
         tl.provenance.stages.append(
             StageRun(name=st.slot, backend=st.backend, status="ok", seconds=round(timings.get(st.slot, 0.0), 4))
@@ -297,7 +301,7 @@ def analyze(
     config = config or Config()
     hook = hook or null_hook
     info = probe(video)
-    check_streams(info, config)
+    check_streams(info, config, video)
     out = tmp = None
     if out_dir is not None:
         out, tmp = prepare_output(out_dir, overwrite)

