@@ -29,7 +29,10 @@ from emotrace.stage import available
 pytestmark = pytest.mark.slow
 
 PAIRS = [("SAD", "HAP"), ("ANG", "NEU"), ("NEU", "HAP"), ("HAP", "ANG")]
-EXPECTED = {"HAP": "happy", "NEU": "neutral", "ANG": "angry"}  # face labels read right on this actor
+# face labels the default model reads right on this actor. NEU is not asserted: emotrace-fer
+# reads the NEU clip alone as neutral on 6 of 11 sampled frames (angry 3, sad 2), and after an
+# angry or before a happy clip its interval comes out angry or sad (fer-mini-xception: neutral).
+EXPECTED = {"HAP": "happy", "ANG": "angry"}
 
 
 @pytest.fixture(scope="module")
