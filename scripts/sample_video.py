@@ -45,7 +45,12 @@ def from_crema(out: Path) -> str:
 
 def from_photo(out: Path) -> str:
     from PIL import Image
-    from skimage import data
+
+    try:
+        from skimage import data
+    except ImportError:
+        sys.exit("sample_video: ../shared/data/crema_d is absent and scikit-image is not installed "
+                 "(pip install scikit-image, or run scripts/setup.sh)")
 
     with tempfile.TemporaryDirectory() as d:
         img = Path(d) / "astronaut.png"
