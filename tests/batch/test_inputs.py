@@ -10,9 +10,10 @@ import pytest
 from emotrace.batch.index import CorpusIndex
 from emotrace.batch.inputs import collect_inputs
 from emotrace.batch.runner import LOCK, run_batch
-from emotrace.batch.state import config_sha256, file_sha256, is_done, write_marker
+from emotrace.batch.state import config_sha256, is_done, write_marker
 from emotrace.config import load_config
 from emotrace.errors import InputError, OutputError
+from emotrace.io.media import file_sha256
 
 
 def _tree(tmp_path: Path) -> Path:

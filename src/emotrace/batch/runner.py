@@ -21,11 +21,12 @@ from typing import Any
 from emotrace.batch.engines import Engine, LocalEngine
 from emotrace.batch.index import CorpusIndex
 from emotrace.batch.inputs import BatchItem
-from emotrace.batch.state import config_sha256, file_sha256, is_done, read_marker
+from emotrace.batch.state import config_sha256, is_done, read_marker
 from emotrace.batch.summary import summarize
 from emotrace.batch.worker import Outcome, Task
 from emotrace.config import Config
 from emotrace.errors import OutputError
+from emotrace.io.media import file_sha256
 from emotrace.model import Timeline
 
 FAILURES = "failures.csv"

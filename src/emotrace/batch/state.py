@@ -19,15 +19,6 @@ MARKER = "batch.json"
 _RUNTIME_KEYS = ("threads", "device")
 
 
-def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's content."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def config_sha256(config: Config) -> str:
     """SHA-256 of the result-relevant configuration (threads and device left out)."""
     data = config.model_dump(mode="json")

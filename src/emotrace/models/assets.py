@@ -16,7 +16,6 @@ to get it. Capability packages declare their models in an ``assets`` module with
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import json
@@ -128,11 +127,9 @@ def sha256_of(path: Path) -> str:
         memo = {}
     if key in memo:
         return memo[key]
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(1 << 20):
-            h.update(b)
-    digest = h.hexdigest()
+    from emotrace.io.media import file_sha256
+
+    digest = file_sha256(path)
     memo[key] = digest
     try:
         memo_file.parent.mkdir(parents=True, exist_ok=True)
