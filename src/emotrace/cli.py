@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -69,6 +70,7 @@ class RichHook:
             transient=False,
         )
         self.tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()  # the audio stages report from their own thread
 
     def __enter__(self) -> Self:
         self.progress.start()
@@ -80,13 +82,14 @@ class RichHook:
         self.progress.stop()
 
     def __call__(self, step: str, completed: float | None = None, total: float | None = None) -> None:
-        if step not in self.tasks:
-            self.tasks[step] = self.progress.add_task(step, total=total or 1.0)
-        task = self.tasks[step]
-        if total:
-            self.progress.update(task, total=total)
-        if completed is not None:
-            self.progress.update(task, completed=completed)
+        with self._lock:
+            if step not in self.tasks:
+                self.tasks[step] = self.progress.add_task(step, total=total or 1.0)
+            task = self.tasks[step]
+            if total:
+                self.progress.update(task, total=total)
+            if completed is not None:
+                self.progress.update(task, completed=completed)
 
 
 def _version_cb(value: bool) -> None:

@@ -64,6 +64,10 @@ class Config(BaseModel):
     window_s: float = Field(default=1.0, gt=0, description="fusion grid step in seconds")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = Field(default=0, ge=0, description="CPU threads for inference (0 = all cores)")
+    parallel: bool = Field(
+        default=True,
+        description="decode ahead in a thread and run the audio stages (voice, words) beside the video pass",
+    )
     allow_download: bool = False
     tolerate_corrupt: bool = False
     require: Literal["both", "video", "audio", "any"] = Field(

@@ -11,8 +11,9 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,11 +22,12 @@ import numpy as np
 
 from emotrace import __version__
 from emotrace.config import Config
-from emotrace.errors import DependencyMissing, EmotraceError, InputError, OutputError
-from emotrace.io.media import DecodeStats, iter_audio, iter_frames, load_audio, probe
+from emotrace.errors import ConfigError, DependencyMissing, EmotraceError, InputError, OutputError
+from emotrace.io.media import DecodeStats, Frame, iter_audio, iter_frames, load_audio, probe
 from emotrace.labels import CANONICAL, LabelSpace, to_canonical, valence_arousal
 from emotrace.model import EmotionScores, ModelUse, Provenance, StageRun, Timeline, VideoInfo
 from emotrace.models.assets import ResolvedModel, resolve
+from emotrace.prefetch import prefetch
 from emotrace.stage import SLOT_ORDER, Stage, build_stage
 
 
@@ -123,6 +125,26 @@ def check_streams(info: VideoInfo, config: Config, path: str | os.PathLike[str] 
         raise InputError(p, "no audio stream (pass --video-only to analyse the picture alone)")
 
 
+def check_device(device: str) -> None:
+    """``cuda`` must be usable by ONNX Runtime and CTranslate2 (``auto`` falls back to the CPU)."""
+    if device != "cuda":
+        return
+    import onnxruntime as ort
+
+    missing = []
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        missing.append("onnxruntime has no CUDA provider (pip install 'emotrace[gpu]')")
+    try:
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() == 0:
+            missing.append("CTranslate2 sees no CUDA GPU")
+    except Exception:  # noqa: BLE001 - a CTranslate2 without CUDA support
+        missing.append("CTranslate2 sees no CUDA GPU")
+    if missing:
+        raise ConfigError(f"--device cuda: {'; '.join(missing)} (use --device auto to fall back to the CPU)")
+
+
 def plan_stages(config: Config, info: VideoInfo, timeline: Timeline) -> list[Stage]:
     """Instantiate the enabled stages in slot order; skip unavailable ones with one message."""
     stages: list[Stage] = []
@@ -166,20 +188,28 @@ def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
         timings[st.slot] = time.perf_counter() - t0
         active.append(st)
 
+    frame_stages = [s for s in active if s.kind == "frames"] if ctx.info.has_video else []
+    audio_stages = [s for s in active if s.kind == "audio"]
+    later = [s for s in active if s.kind not in ("frames", "audio")]
+    branch: _Branch | None = None
     try:
-        frame_stages = [s for s in active if s.kind == "frames"]
-        if frame_stages and ctx.info.has_video:
+        if frame_stages and audio_stages and ctx.config.parallel:
+            # the audio branch (voice, then words) runs beside the video pass; both spend their
+            # time in native code that releases the GIL
+            branch = _Branch(ctx, audio_stages)
+            branch.start()
+        else:
+            later = [s for s in active if s.kind != "frames"]
+        if frame_stages:
             _frame_pass(ctx, frame_stages, timings)
-
-        for st in active:
-            if st.kind == "frames":
-                continue
-            t0 = time.perf_counter()
-            ctx.hook(st.slot, 0, 1)
-            st.run(ctx)
-            ctx.hook(st.slot, 1, 1)
-            timings[st.slot] = timings.get(st.slot, 0.0) + time.perf_counter() - t0
+        if branch is not None:
+            branch.result(timings)
+            branch = None
+        for st in later:
+            _run_stage(ctx, st, timings)
     finally:
+        if branch is not None:  # the video pass failed: stop the audio branch at its next stage
+            branch.cancel()
         for st in active:
             try:
                 st.close(ctx)
@@ -196,6 +226,48 @@ def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
         )
 
 
+def _run_stage(ctx: Context, st: Stage, timings: dict[str, float]) -> None:
+    t0 = time.perf_counter()
+    ctx.hook(st.slot, 0, 1)
+    st.run(ctx)
+    ctx.hook(st.slot, 1, 1)
+    timings[st.slot] = timings.get(st.slot, 0.0) + time.perf_counter() - t0
+
+
+class _Branch:
+    """Stages run one after another in a worker thread; errors come back through :meth:`result`."""
+
+    def __init__(self, ctx: Context, stages: list[Stage]):
+        self.ctx = ctx
+        self.stages = stages
+        self.timings: dict[str, float] = {}
+        self.error: BaseException | None = None
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="emotrace-audio", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            for st in self.stages:
+                if self._cancel.is_set():
+                    return
+                _run_stage(self.ctx, st, self.timings)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            self.error = e
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._thread.join()
+
+    def result(self, timings: dict[str, float]) -> None:
+        self._thread.join()
+        timings.update(self.timings)
+        if self.error is not None:
+            raise self.error
+
+
 def _frame_pass(ctx: Context, stages: list[Stage], timings: dict[str, float]) -> None:
     rates = [s.fps(ctx) for s in stages]
     decode_fps = None if any(r is None for r in rates) else max(r for r in rates if r is not None)
@@ -205,21 +277,48 @@ def _frame_pass(ctx: Context, stages: list[Stage], timings: dict[str, float]) ->
     duration = ctx.info.duration_s or None
     t_decode = time.perf_counter()
     spent = dict.fromkeys((s.slot for s in stages), 0.0)
+    prep_spent = dict.fromkeys((s.slot for s in stages), 0.0)
+    preparing = [s for s in stages if type(s).prepare_frame is not Stage.prepare_frame]
     last_report = 0.0
-    for frame in iter_frames(
+
+    def schedule(frames: Iterator[Frame]) -> Iterator[tuple[Frame, list[Stage]]]:
+        """Which stages take each frame (their own sampling rates), with their prepare step done."""
+        for frame in frames:
+            wanted = []
+            for st in stages:
+                step = steps[id(st)]
+                if step == 0.0 or frame.time_s + 1e-6 >= next_t[id(st)]:
+                    if step:
+                        next_t[id(st)] = (np.floor(frame.time_s / step + 1e-6) + 1) * step
+                    wanted.append(st)
+            for st in preparing:
+                if st in wanted:
+                    t0 = time.perf_counter()
+                    frame.prepared[st.slot] = st.prepare_frame(ctx, frame)
+                    prep_spent[st.slot] += time.perf_counter() - t0
+            yield frame, wanted
+
+    decoded = iter_frames(
         ctx.path, fps=decode_fps, info=ctx.info, tolerate_corrupt=ctx.config.tolerate_corrupt, stats=stats
-    ):
-        for st in stages:
-            step = steps[id(st)]
-            if step == 0.0 or frame.time_s + 1e-6 >= next_t[id(st)]:
-                if step:
-                    next_t[id(st)] = (np.floor(frame.time_s / step + 1e-6) + 1) * step
+    )
+    items = schedule(decoded)
+    if ctx.config.parallel:
+        # decoding, pixel conversion and the stages' prepare steps run a few frames ahead
+        items = prefetch(items, depth=4, name="emotrace-decode")
+    try:
+        for frame, wanted in items:
+            for st in wanted:
                 t0 = time.perf_counter()
                 st.process_frame(ctx, frame)
                 spent[st.slot] += time.perf_counter() - t0
-        if frame.time_s - last_report >= 0.5:
-            ctx.hook("frames", frame.time_s, duration)
-            last_report = frame.time_s
+            frame.prepared.clear()
+            if frame.time_s - last_report >= 0.5:
+                ctx.hook("frames", frame.time_s, duration)
+                last_report = frame.time_s
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
     if stats.decoded == 0:
         raise InputError(ctx.path, "no decodable video frames")
     if duration and ctx.info.fps and not ctx.config.tolerate_corrupt:
@@ -237,8 +336,10 @@ def _frame_pass(ctx: Context, stages: list[Stage], timings: dict[str, float]) ->
     for st in stages:
         t0 = time.perf_counter()
         st.finish(ctx)
-        timings[st.slot] = timings.get(st.slot, 0.0) + spent[st.slot] + time.perf_counter() - t0
-    timings["decode"] = max(0.0, decode_total - sum(spent.values()))
+        busy = spent[st.slot] + prep_spent[st.slot]  # prepare steps may overlap the others
+        timings[st.slot] = timings.get(st.slot, 0.0) + busy + time.perf_counter() - t0
+    # time the frame loop waited for decoded frames (all of decoding when not parallel)
+    timings["decode"] = max(0.0, decode_total - sum(spent.values()) - (0.0 if ctx.config.parallel else sum(prep_spent.values())))
 
 
 def new_timeline(info: VideoInfo, config: Config) -> Timeline:
@@ -300,6 +401,7 @@ def analyze(
     """Analyse one video; write the result folder when ``out_dir`` is given."""
     config = config or Config()
     hook = hook or null_hook
+    check_device(config.device)
     info = probe(video)
     check_streams(info, config, video)
     out = tmp = None

@@ -92,6 +92,13 @@ class Stage(ABC):
         """Sampling rate wanted from the decode pass (``None``: every frame)."""
         return ctx.config.fps
 
+    def prepare_frame(self, ctx: Context, frame: Frame) -> object | None:
+        """Per-frame work that needs no state from earlier frames' ``process_frame`` (pixel
+        conversion, detection...). With ``parallel`` on it runs in the decode thread, ahead of
+        :meth:`process_frame`, which finds the result in ``frame.prepared[self.slot]``.
+        Calls come in frame order, from one thread."""
+        return None
+
     def process_frame(self, ctx: Context, frame: Frame) -> None:
         raise NotImplementedError
 

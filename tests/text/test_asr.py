@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -118,3 +119,44 @@ def test_analyze_video_words_only(tmp_path: Path) -> None:
         m.name for m in tl.provenance.models
     }
     assert [s.status for s in tl.provenance.stages if s.name == "words"] == ["ok"]
+
+
+SENTENCES = [
+    "The weather was lovely this morning so we walked down to the harbour.",
+    "My brother finally called me back after three long weeks of silence.",
+    "Please remember to water the plants before you leave for the airport.",
+    "The museum opens at nine and closes early on Sundays in winter.",
+    "She bought a new bicycle and rode it all the way to the lake.",
+    "We should paint the kitchen yellow and hang the old clock above the door.",
+]
+
+
+def test_long_audio_is_transcribed_in_chunks_that_end_in_pauses(
+    speak: Callable[..., Path], tmp_path: Path
+) -> None:
+    # ~40 s of speech with 1.5 s pauses, transcribed 30 s at a time: the same words as one pass,
+    # in time order, none cut in two at the chunk boundary
+    parts = [speak(s) for s in SENTENCES]
+    listing = tmp_path / "parts.txt"
+    sil = tmp_path / "sil.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(sil), "trim", "0", "1.5"], check=True)
+    listing.write_text("".join(f"file '{p}'\nfile '{sil}'\n" for p in parts))
+    long = tmp_path / "long.wav"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(long)],
+        check=True,
+    )
+    whole = run_words(long, chunk_s=600.0, emotion=False)
+    chunked = run_words(long, chunk_s=30.0, emotion=False)
+    assert probe(long).duration_s > 35  # more than one 30 s chunk
+
+    def words(tl: Timeline) -> list[str]:
+        return [w.text.lower().strip(".,!?") for w in tl.words]
+
+    a, b = words(whole), words(chunked)
+    assert len(a) >= 60
+    assert len(b) == len(a)  # nothing lost or said twice at the cut
+    assert difflib.SequenceMatcher(None, a, b).ratio() >= 0.95  # a word may be heard differently
+    starts = [w.start_s for w in chunked.words]
+    assert starts == sorted(starts)
+    assert max(abs(x.start_s - y.start_s) for x, y in zip(whole.words, chunked.words, strict=True)) < 1.0

@@ -87,7 +87,7 @@ def test_encoder_states_shared(voice_config: Callable[..., Config], crema_d: Pat
     from emotrace.pipeline import Context, new_timeline, plan_stages, run_pipeline
 
     path = crema_d / "1001_DFA_NEU_XX.flv"
-    cfg: Config = voice_config()
+    cfg: Config = voice_config(cache_encoder_until_s=600.0)
     info = probe(path)
     tl = new_timeline(info, cfg)
     ctx = Context(path, info, cfg, tl, None, lambda *a, **k: None)

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
-from PIL import Image
 
 INPUT = 192
 GRID = 48
@@ -176,6 +176,7 @@ def _window(rgb: np.ndarray, x0: float, y0: float, side: float) -> np.ndarray:
     th = max(1, min(INPUT - oy, round((cy1 - cy0) * k)))
     part = rgb[cy0:cy1, cx0:cx1]
     if part.shape[:2] != (th, tw):
-        part = np.asarray(Image.fromarray(part).resize((tw, th), Image.BILINEAR))
+        down = tw < part.shape[1]
+        part = cv2.resize(part, (tw, th), interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR)
     out[oy : oy + th, ox : ox + tw] = part
     return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
+import cv2
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
@@ -176,10 +177,20 @@ class FacesStage(Stage):
         return self.options.fps or ctx.config.fps
 
     # ---- per frame -----------------------------------------------------------------
+    def prepare_frame(self, ctx: Context, frame: Frame) -> list[Detection]:
+        """Detection (and the crop-size conversion when there are faces): runs in the decode thread."""
+        o = self.options
+        dets = self._detect(frame.rgb(max_side=o.det_max_side), frame.time_s)[: o.max_faces]
+        if dets:
+            frame.rgb(max_side=o.crop_max_side)
+        return dets
+
     def process_frame(self, ctx: Context, frame: Frame) -> None:
         o = self.options
         small = frame.rgb(max_side=o.det_max_side)
-        dets = self._detect(small, frame.time_s)[: o.max_faces]
+        dets = frame.prepared.get(self.slot)
+        if dets is None:
+            dets = self.prepare_frame(ctx, frame)
         ids, ended = self.tracker.update(dets, frame.time_s)
         self._end(ended)
         keep = [(d, i) for d, i in zip(dets, ids, strict=True) if i is not None]
@@ -246,14 +257,14 @@ class FacesStage(Stage):
         q = face_quality(size_orig, sharpness(to_gray(crop)) if crop.size else 0.0, yaw, pitch)
         if tf.thumbnail is None or q > tf.thumbnail[0]:
             x0, y0, x1, y1 = _square(db.box, 0.2, bw, bh)
-            tf.thumbnail = (q, np.asarray(Image.fromarray(big[y0:y1, x0:x1]).resize((THUMB, THUMB))))
+            tf.thumbnail = (q, big[y0:y1, x0:x1].copy())  # resized to THUMB when saved
         if self.embedder is not None and size_orig >= o.min_embed_px:
             x0, y0, x1, y1 = _square(db.box, 0.35, bw, bh)
             idc = big[y0:y1, x0:x1].copy()  # a copy: a view would keep the whole frame alive
             s = min(1.0, ID_CROP_MAX / max(idc.shape[:2]))
             if s < 1.0:
                 size = (max(1, round(idc.shape[1] * s)), max(1, round(idc.shape[0] * s)))
-                idc = np.asarray(Image.fromarray(idc).resize(size))
+                idc = cv2.resize(idc, size, interpolation=cv2.INTER_AREA)
             bx, by, bw_, bh_ = db.box
             tf.offer(q, idc, ((bx - x0) * s, (by - y0) * s, bw_ * s, bh_ * s), o.embeddings_per_track)
         x, y, w, h = d.box
@@ -339,7 +350,8 @@ class FacesStage(Stage):
         for person in ctx.timeline.persons:
             if person.id in best:
                 folder.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(best[person.id][1]).save(folder / f"{person.id}.jpg", quality=90)
+                thumb = Image.fromarray(best[person.id][1]).resize((THUMB, THUMB), Image.BILINEAR)
+                thumb.save(folder / f"{person.id}.jpg", quality=90)
                 person.thumbnail = f"persons/{person.id}.jpg"
 
 

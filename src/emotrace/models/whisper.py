@@ -8,6 +8,7 @@ folder can be used by path (``EMOTRACE_MODEL_WHISPER_BASE=/path`` or ``words.mod
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -83,15 +84,20 @@ def load_whisper(path: str | Path | None = None, device: str = "auto", threads: 
             use_cuda = ctranslate2.get_cuda_device_count() > 0
         except Exception:  # noqa: BLE001 - no CUDA runtime: use the CPU
             use_cuda = False
+    if device == "cuda" and not use_cuda:
+        from emotrace.errors import DependencyMissing
+
+        raise DependencyMissing("--device cuda: CTranslate2 sees no CUDA GPU (Whisper would run on the CPU)")
     dev = "cuda" if use_cuda else "cpu"
-    key = (model_dir, dev, threads)
+    threads = threads or os.cpu_count() or 1  # 0 means "all cores": one shared model either way
+    key = (str(Path(model_dir).resolve()), dev, threads)
     with _LOCK:
         if key not in _MODELS:
             _MODELS[key] = WhisperModel(
                 model_dir,
                 device=dev,
                 compute_type="float16" if use_cuda else "int8",
-                cpu_threads=threads or 0,
+                cpu_threads=threads,
                 local_files_only=True,
             )
         return _MODELS[key]

@@ -90,9 +90,9 @@ class KeyframeStage(Stage):
     def fps(self, ctx: Context) -> float | None:
         return self.options.fps
 
-    def process_frame(self, ctx: Context, frame: Frame) -> None:
+    def prepare_frame(self, ctx: Context, frame: Frame) -> Candidate:
+        """The frame's candidate (embedding, histogram, sharpness, saved JPEG): no state needed."""
         assert self._embed is not None
-        self._close_shots(ctx.shared.get(CUTS_KEY, []))
         o = self.options
         rgb = frame.rgb(max_side=o.image_max_side)
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -102,7 +102,7 @@ class KeyframeStage(Stage):
             ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, o.jpeg_quality])
             if ok:
                 path.write_bytes(buf.tobytes())
-        cand = Candidate(
+        return Candidate(
             time_s=frame.time_s,
             embedding=self._embed(rgb).astype(np.float16),
             histogram=colour_histogram(rgb).astype(np.float16),
@@ -110,7 +110,14 @@ class KeyframeStage(Stage):
             luma=float(gray.mean()),
             path=path,
         )
-        self._all.append((cand.time_s, path))
+
+    def process_frame(self, ctx: Context, frame: Frame) -> None:
+        self._close_shots(ctx.shared.get(CUTS_KEY, []))
+        o = self.options
+        cand = frame.prepared.get(self.slot)
+        if cand is None:
+            cand = self.prepare_frame(ctx, frame)
+        self._all.append((cand.time_s, cand.path))
         self._pending.append(cand)
         if len(self._pending) >= o.max_pending:
             self._select(self._pending, self._shot_start, None)

@@ -49,14 +49,20 @@ class _Base(Stage):
     def _rate(self, ctx: Context) -> float:
         return float(self.options.fps or ctx.info.fps or 25.0)
 
-    def process_frame(self, ctx: Context, frame: Frame) -> None:
+    def prepare_frame(self, ctx: Context, frame: Frame) -> object:
         from emotrace.shots.frames import small_bgr
 
+        return small_bgr(frame, self.options.max_side)
+
+    def process_frame(self, ctx: Context, frame: Frame) -> None:
         assert self._det is not None
         if self._first_t is None:
             self._first_t = frame.time_s
         self._last_t = frame.time_s
-        self._add(ctx, self._det.push(frame.time_s, small_bgr(frame, self.options.max_side)))
+        small = frame.prepared.get(self.slot)
+        if small is None:
+            small = self.prepare_frame(ctx, frame)
+        self._add(ctx, self._det.push(frame.time_s, small))
 
     def _add(self, ctx: Context, cuts: list[float]) -> None:
         for t in cuts:

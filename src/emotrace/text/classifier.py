@@ -40,6 +40,7 @@ class TextEmotionModel:
             self.sentiment_labels: list[str] = json.loads(meta["sentiment_labels"])
             features = json.loads(meta["lexicon_features"])
             max_len = int(meta["max_len"])
+            self.context = meta.get("context", "none")
         except (KeyError, ValueError):
             raise ValueError(f"{model_path}: not an emotrace text emotion model (metadata missing)") from None
         if list(features) != list(FEATURE_NAMES):
@@ -48,12 +49,26 @@ class TextEmotionModel:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_len)
 
-    def predict(self, texts: list[str], batch_size: int = 64) -> list[TextPrediction]:
-        """Predict emotion and sentiment for each text (batched by length)."""
+    def predict(
+        self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64
+    ) -> list[TextPrediction]:
+        """Predict emotion and sentiment for each text (batched by length).
+
+        ``contexts`` holds the previous turn of each text (or ""); a model trained with context
+        (metadata ``context=previous-turn``) reads it as a second segment, others ignore it.
+        """
         if not texts:
             return []
         lex = lexicon_features(texts)
-        encs = self.tokenizer.encode_batch(list(texts))
+        if self.context == "previous-turn" and contexts is not None:
+            if len(contexts) != len(texts):
+                raise ValueError("contexts must have one entry per text")
+            encs = [
+                self.tokenizer.encode(t, c) if c else self.tokenizer.encode(t)
+                for t, c in zip(texts, contexts, strict=True)
+            ]
+        else:
+            encs = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
         emo = np.zeros((len(texts), len(self.emotion_labels)), dtype=np.float32)
         sen = np.zeros((len(texts), len(self.sentiment_labels)), dtype=np.float32)
@@ -62,16 +77,18 @@ class TextEmotionModel:
             L = max(len(encs[i].ids) for i in idx)
             ids = np.zeros((len(idx), L), dtype=np.int64)
             mask = np.zeros_like(ids)
+            types = np.zeros_like(ids)
             for r, i in enumerate(idx):
                 n = len(encs[i].ids)
                 ids[r, :n] = encs[i].ids
                 mask[r, :n] = 1
+                types[r, :n] = encs[i].type_ids
             e, snt = self.session.run(
                 ["emotion", "sentiment"],
                 {
                     "input_ids": ids,
                     "attention_mask": mask,
-                    "token_type_ids": np.zeros_like(ids),
+                    "token_type_ids": types,
                     "lexicon": lex[idx],
                 },
             )

@@ -14,11 +14,17 @@ def train_text_cmd(
     out: Annotated[
         Path, typer.Option("-o", "--out", help="run folder to write (text-emotion.onnx, train.json)")
     ],
-    epochs: Annotated[int, typer.Option(min=1, help="fine-tuning epochs")] = 2,
+    epochs: Annotated[int, typer.Option(min=1, help="fine-tuning epochs")] = 5,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
-    lr: Annotated[float, typer.Option(help="encoder learning rate")] = 4e-5,
-    max_len: Annotated[int, typer.Option(min=8, max=512, help="tokens per utterance")] = 64,
-    freeze_layers: Annotated[int, typer.Option(min=0, max=6, help="lowest encoder layers kept frozen")] = 2,
+    lr: Annotated[float, typer.Option(help="encoder learning rate")] = 5e-5,
+    max_len: Annotated[int, typer.Option(min=8, max=512, help="tokens per utterance (with its context)")] = 96,
+    freeze_layers: Annotated[int, typer.Option(min=0, max=6, help="lowest encoder layers kept frozen")] = 0,
+    context: Annotated[
+        bool, typer.Option(help="read the previous turn of the dialogue as a second segment")
+    ] = True,
+    balance: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="class weights ~ frequency**-balance")
+    ] = 0.0,
     val_fraction: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="held-out dialogues for model selection")
     ] = 0.1,
@@ -35,6 +41,8 @@ def train_text_cmd(
         lr=lr,
         max_len=max_len,
         freeze_layers=freeze_layers,
+        context=context,
+        balance=balance,
         val_fraction=val_fraction,
         threads=threads,
         seed=seed,

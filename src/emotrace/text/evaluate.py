@@ -25,7 +25,7 @@ def evaluate_text(
         net, name = load_text_model(model)
     except ValueError as e:
         raise InputError(model or "emotrace-text-minilm", str(e)) from None
-    preds = [canonical_label(p.label) or "neutral" for p in net.predict(ds.texts)]
+    preds = [canonical_label(p.label) or "neutral" for p in net.predict(ds.texts, ds.contexts)]
     report: dict[str, Any] = classification_report(ds.labels, preds)
     report["model"] = name
     report["data"] = ds.source

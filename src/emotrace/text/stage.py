@@ -11,7 +11,7 @@ from emotrace.errors import DependencyMissing, ModelNotFound
 from emotrace.model import Utterance, Word
 from emotrace.pipeline import Context
 from emotrace.stage import Stage, register
-from emotrace.text.asr import transcribe
+from emotrace.text.asr import transcribe_chunks
 from emotrace.text.utterances import assign_translation, group_words
 
 
@@ -28,6 +28,9 @@ class WordsOptions(BaseModel):
     )
     beam_size: int = Field(default=5, ge=1, le=10)
     vad_filter: bool = Field(default=True, description="skip non-speech with Silero VAD before decoding")
+    chunk_s: float = Field(
+        default=120.0, ge=30.0, description="longest audio piece given to Whisper at once (ends in a pause)"
+    )
     max_gap_s: float = Field(default=1.0, gt=0, description="a longer pause starts a new utterance")
     max_utterance_s: float = Field(default=15.0, gt=0, description="longest utterance before a forced split")
     emotion: bool = Field(default=True, description="score text emotion and sentiment per utterance")
@@ -83,13 +86,15 @@ class WhisperWordsStage(Stage):
     def run(self, ctx: Context) -> None:
         opts: WordsOptions = self.options  # type: ignore[assignment]
         tl = ctx.timeline
-        tr = transcribe(
+        tr = transcribe_chunks(
             self.whisper,
-            ctx.audio(),
+            ctx.iter_audio(chunk_s=30.0),
             language=opts.language,
             translate=opts.translate and opts.emotion,
             beam_size=opts.beam_size,
             vad_filter=opts.vad_filter,
+            speech=[(s.start_s, s.end_s) for s in tl.speech],
+            max_chunk_s=opts.chunk_s,
         )
         groups = group_words(
             tr.words, tl.speech, max_gap_s=opts.max_gap_s, max_duration_s=opts.max_utterance_s
@@ -125,7 +130,8 @@ class WhisperWordsStage(Stage):
         if opts.emotion and untranslated:
             ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
         if self.text_model is not None and utts:
-            preds = self.text_model.predict([u.translation or u.text for u in utts])
+            texts = [u.translation or u.text for u in utts]
+            preds = self.text_model.predict(texts, [""] + texts[:-1])
             for u, p in zip(utts, preds, strict=True):
                 u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
                 u.sentiment = {k: round(v, 5) for k, v in p.sentiment.items()}

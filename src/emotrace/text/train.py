@@ -29,16 +29,19 @@ MODEL_FILE = "text-emotion.onnx"
 class TrainConfig:
     """Hyperparameters of ``emotrace train text``."""
 
-    epochs: int = 2
+    epochs: int = 5
     batch_size: int = 32
-    lr: float = 4e-5
+    lr: float = 5e-5
     head_lr: float = 1e-3
-    max_len: int = 64
-    freeze_layers: int = 2  # embeddings and the lowest encoder layers stay as pre-trained (CPU time)
+    max_len: int = 96
+    freeze_layers: int = 0  # >0: embeddings and the lowest encoder layers stay as pre-trained
+    context: bool = True  # encode the utterance with the previous turn as a second segment
+    balance: float = 0.0  # class weights ~ frequency**-balance (0 = plain cross-entropy)
     sentiment_weight: float = 0.5
     val_fraction: float = 0.1
     threads: int = 2
-    seed: int = 13
+    seed: int = 13  # initialisation and batch order
+    split_seed: int = 13  # which dialogues are held out (fixed, so runs with other seeds compare)
     quantize: bool = True
 
 
@@ -86,9 +89,13 @@ def train_text(
     tok.no_padding()
     tok.enable_truncation(cfg.max_len)
 
-    tr_idx, val_idx = split_by_group(ds, cfg.val_fraction, cfg.seed)
+    tr_idx, val_idx = split_by_group(ds, cfg.val_fraction, cfg.split_seed)
     lex = lexicon_features(ds.texts)
-    ids = [tok.encode(t).ids for t in ds.texts]
+    encs = [
+        tok.encode(t, c) if cfg.context and c else tok.encode(t) for t, c in zip(ds.texts, ds.contexts, strict=True)
+    ]
+    ids = [e.ids for e in encs]
+    types = [e.type_ids for e in encs]
     y = np.array([CANONICAL.index(lab) for lab in ds.labels])
     ys = np.array([SENTIMENTS.index(s) if s else -100 for s in ds.sentiments])
 
@@ -96,8 +103,9 @@ def train_text(
     net.lex_mean.copy_(torch.from_numpy(lex[tr_idx].mean(0)))
     net.lex_std.copy_(torch.from_numpy(np.maximum(lex[tr_idx].std(0), 0.05)))
     enc = net.encoder
-    for module in (enc.word, enc.pos, enc.token_type, enc.norm, *enc.layers[: cfg.freeze_layers]):
-        module.requires_grad_(False)
+    if cfg.freeze_layers > 0:
+        for module in (enc.word, enc.pos, enc.token_type, enc.norm, *enc.layers[: cfg.freeze_layers]):
+            module.requires_grad_(False)
     head_params = list(net.emotion.parameters()) + list(net.sentiment.parameters())
     body = [
         p for n, p in net.named_parameters() if p.requires_grad and not n.startswith(("emotion", "sentiment"))
@@ -116,15 +124,12 @@ def train_text(
         L = max(len(ids[i]) for i in idx)
         x = np.zeros((len(idx), L), dtype=np.int64)
         m = np.zeros_like(x)
+        tt = np.zeros_like(x)
         for r, i in enumerate(idx):
             x[r, : len(ids[i])] = ids[i]
             m[r, : len(ids[i])] = 1
-        return (
-            torch.from_numpy(x),
-            torch.from_numpy(m),
-            torch.zeros_like(torch.from_numpy(x)),
-            torch.from_numpy(lex[idx]),
-        )
+            tt[r, : len(ids[i])] = types[i]
+        return (torch.from_numpy(x), torch.from_numpy(m), torch.from_numpy(tt), torch.from_numpy(lex[idx]))
 
     def predict(idx: list[int]) -> np.ndarray:
         net.eval()
@@ -139,7 +144,10 @@ def train_text(
         net.train()
         return np.array([back[i] for i in idx])
 
-    ce = torch.nn.CrossEntropyLoss()
+    counts = np.bincount(y[tr_idx], minlength=len(CANONICAL)).astype(np.float64)
+    weights = np.where(counts > 0, np.maximum(counts, 1.0) ** -cfg.balance, 0.0)
+    weights *= counts.sum() / max((weights * counts).sum(), 1e-9)  # mean weight over samples = 1
+    ce = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
     ce_s = torch.nn.CrossEntropyLoss(ignore_index=-100)
     history: list[dict[str, float]] = []
     best_f1 = -1.0
@@ -243,6 +251,7 @@ def export_onnx(net: object, path: Path, cfg: TrainConfig, quantize: bool = True
         "sentiment_labels": json.dumps(list(SENTIMENTS)),
         "lexicon_features": json.dumps(list(FEATURE_NAMES)),
         "max_len": str(cfg.max_len),
+        "context": "previous-turn" if cfg.context else "none",
         "tokenizer": "minilm-tokenizer",
     }
     del model.metadata_props[:]

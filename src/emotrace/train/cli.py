@@ -71,6 +71,10 @@ def train_face_cmd(
     ] = 0,
     threads: Annotated[int | None, typer.Option(min=1, help="torch CPU threads [2].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from last.pt.")] = False,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(help="Start a new run from this checkpoint's weights (a warm restart with a new schedule)."),
+    ] = None,
     optuna_trials: Annotated[
         int, typer.Option(min=0, help="Hyperparameter search with optuna over N trials.")
     ] = 0,
@@ -91,7 +95,10 @@ def train_face_cmd(
             image_size=image_size, min_size=min(min_size, image_size), weight_decay=weight_decay,
             label_smoothing=label_smoothing, balance=balance, max_minutes=max_minutes or 0.0, seed=seed,
             numeric_labels=numeric_labels, limit_per_class=limit_per_class, threads=threads or 2,
+            init_from=str(init_from.resolve()) if init_from else "",
         )  # fmt: skip
+        if init_from is not None and not init_from.is_file():
+            raise InputError(init_from, "no such checkpoint")
         if optuna_trials:
             from emotrace.train.search import optuna_search
 

@@ -69,6 +69,7 @@ class TrainConfig:
     max_minutes: float = (
         0.0  # >0: wall-clock budget; the schedule follows whichever of steps/time runs out first
     )
+    init_from: str = ""  # a checkpoint (best.pt/last.pt) whose weights start a new run (warm restart)
 
 
 def _log(run_dir: Path, msg: str) -> None:
@@ -302,7 +303,14 @@ def train(
     weights *= counts.sum() / max((weights * counts).sum(), 1e-9)
     class_w = torch.tensor(weights, dtype=torch.float32)
 
-    net = face_net(len(CANONICAL), pretrained=cfg.pretrained and state is None, dropout=cfg.dropout)
+    warm_start = bool(cfg.init_from) and state is None
+    net = face_net(
+        len(CANONICAL), pretrained=cfg.pretrained and state is None and not warm_start, dropout=cfg.dropout
+    )
+    if warm_start:
+        init = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
+        net.load_state_dict(init["ema"])
+        _log(run, f"weights from {cfg.init_from} (epoch {init.get('epoch')})")
     net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = _EMA(net, cfg.ema_decay)

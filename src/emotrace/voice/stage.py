@@ -42,7 +42,9 @@ class VoiceOptions(BaseModel):
     speaker_norm: bool = Field(True, description="normalise features per speaker within the input")
     chunk_s: float = Field(60.0, ge=5, description="audio read per step (memory stays flat)")
     cache_encoder_until_s: float = Field(
-        600.0, ge=0, description="keep encoder states for windows before this time"
+        0.0, ge=0,
+        description="keep encoder states of windows before this time in ctx.shared (for plug-ins; "
+        "costs ~100 kB per second of speech)",
     )
 
 
@@ -75,7 +77,7 @@ class VoiceStage(Stage):
                 self.whisper = load_whisper(
                     ctx.model("whisper-base").path,
                     device="cpu" if ctx.config.device == "cpu" else "auto",
-                    threads=ctx.config.threads or 2,
+                    threads=ctx.config.threads,
                 )
             except ModelNotFound as e:
                 self.emotion_model = None
