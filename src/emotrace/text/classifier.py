@@ -45,7 +45,11 @@ class TextEmotionModel:
             raise ValueError(f"{model_path}: not an emotrace text emotion model (metadata missing)") from None
         if list(features) != list(FEATURE_NAMES):
             raise ValueError(f"{model_path}: built with other lexical features than this emotrace version")
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        if meta.get("tokenizer") == "embedded":  # a non-MiniLM encoder ships its tokenizer inside
+            self.tokenizer = Tokenizer.from_str(meta["tokenizer_json"])
+        else:
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_len)
 
@@ -83,14 +87,9 @@ class TextEmotionModel:
                 ids[r, :n] = encs[i].ids
                 mask[r, :n] = 1
                 types[r, :n] = encs[i].type_ids
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "lexicon": lex[idx]}
             e, snt = self.session.run(
-                ["emotion", "sentiment"],
-                {
-                    "input_ids": ids,
-                    "attention_mask": mask,
-                    "token_type_ids": types,
-                    "lexicon": lex[idx],
-                },
+                ["emotion", "sentiment"], {k: v for k, v in feed.items() if k in self._inputs}
             )
             emo[idx] = e
             sen[idx] = snt

@@ -31,6 +31,10 @@ def train_text_cmd(
     threads: Annotated[int, typer.Option(min=1, help="torch CPU threads")] = 2,
     seed: Annotated[int, typer.Option()] = 13,
     quantize: Annotated[bool, typer.Option(help="int8-quantise the exported ONNX")] = True,
+    encoder: Annotated[
+        str,
+        typer.Option(help="minilm, mpnet, or a folder with config.json, model.safetensors, tokenizer.json"),
+    ] = "minilm",
 ) -> None:
     """Fine-tune the text emotion model (MiniLM + NRC/VADER features); needs the [train] extra."""
     from emotrace.text.train import TrainConfig, train_text
@@ -47,6 +51,7 @@ def train_text_cmd(
         threads=threads,
         seed=seed,
         quantize=quantize,
+        encoder=encoder,
     )
     train_text(data, out, cfg, log=lambda m: typer.echo(m, err=True))
 

@@ -100,12 +100,92 @@ class MiniLMEncoder(nn.Module):
         self.load_state_dict(sd, strict=True)
 
 
+def relative_buckets(length: int, num_buckets: int = 32, max_distance: int = 128) -> torch.Tensor:
+    """MPNet's (T5-style) bucket of every key position relative to every query position: (T, T)."""
+    ctx = torch.arange(length)[:, None]
+    mem = torch.arange(length)[None, :]
+    n = -(mem - ctx)
+    half = num_buckets // 2
+    ret = (n < 0).long() * half
+    n = n.abs()
+    exact = half // 2
+    large = exact + (
+        torch.log(n.float().clamp(min=1) / exact) / math.log(max_distance / exact) * (half - exact)
+    ).long()
+    large = torch.clamp(large, max=half - 1)
+    return ret + torch.where(n < exact, n, large)
+
+
+class MPNetEncoder(nn.Module):
+    """MPNet encoder (all-mpnet-base-v2 shape): BERT-like post-norm layers, absolute positions
+    counted from the padding index, and a relative position bias shared by all layers.
+    Returns mean-pooled token states; token types do not exist in MPNet and are ignored."""
+
+    def __init__(self, cfg: dict[str, int | float], dropout: float = 0.1):
+        super().__init__()
+        h = int(cfg["hidden_size"])
+        eps = float(cfg["layer_norm_eps"])
+        self.heads = int(cfg["num_attention_heads"])
+        self.buckets = int(cfg.get("relative_attention_num_buckets", 32))
+        self.pad = int(cfg.get("pad_token_id", 1))
+        self.word = nn.Embedding(int(cfg["vocab_size"]), h)
+        self.pos = nn.Embedding(int(cfg["max_position_embeddings"]), h)
+        self.norm = nn.LayerNorm(h, eps=eps)
+        self.drop = nn.Dropout(dropout)
+        self.rel_bias = nn.Embedding(self.buckets, self.heads)
+        self.layers = nn.ModuleList(
+            _Layer(h, self.heads, int(cfg["intermediate_size"]), eps, dropout)
+            for _ in range(int(cfg["num_hidden_layers"]))
+        )
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        m = mask.to(torch.float32)
+        pos = (torch.cumsum(mask, dim=1) * mask + self.pad).long()
+        x = self.drop(self.norm(self.word(ids) + self.pos(pos)))
+        t = ids.shape[1]
+        rel = self.rel_bias(relative_buckets(t, self.buckets).to(ids.device)).permute(2, 0, 1).unsqueeze(0)
+        bias = rel + ((1.0 - m) * -1e4)[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, bias)
+        return (x * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)
+
+    def load_mpnet(self, model_dir: Path) -> None:
+        """Copy the weights of a Hugging Face MPNet checkpoint (``model.safetensors``)."""
+        from safetensors.torch import load_file
+
+        w = load_file(str(model_dir / "model.safetensors"))
+        sd = {
+            "word.weight": w["embeddings.word_embeddings.weight"],
+            "pos.weight": w["embeddings.position_embeddings.weight"],
+            "norm.weight": w["embeddings.LayerNorm.weight"],
+            "norm.bias": w["embeddings.LayerNorm.bias"],
+            "rel_bias.weight": w["encoder.relative_attention_bias.weight"],
+        }
+        names = {
+            "query": "attention.attn.q",
+            "key": "attention.attn.k",
+            "value": "attention.attn.v",
+            "attn_out": "attention.attn.o",
+            "attn_norm": "attention.LayerNorm",
+            "inter": "intermediate.dense",
+            "out": "output.dense",
+            "out_norm": "output.LayerNorm",
+        }
+        for i in range(len(self.layers)):
+            for ours, theirs in names.items():
+                for p in ("weight", "bias"):
+                    sd[f"layers.{i}.{ours}.{p}"] = w[f"encoder.layer.{i}.{theirs}.{p}"]
+        self.load_state_dict(sd, strict=True)
+
+
 class TextEmotionNet(nn.Module):
     """Encoder + lexical features -> (emotion probs over 7, sentiment probs over 3)."""
 
     def __init__(self, cfg: dict[str, int | float], n_lex: int, n_emotions: int = 7, n_sentiments: int = 3):
         super().__init__()
-        self.encoder = MiniLMEncoder(cfg)
+        self.encoder: MiniLMEncoder | MPNetEncoder = (
+            MPNetEncoder(cfg) if cfg.get("model_type") == "mpnet" else MiniLMEncoder(cfg)
+        )
         h = int(cfg["hidden_size"])
         self.register_buffer("lex_mean", torch.zeros(n_lex))
         self.register_buffer("lex_std", torch.ones(n_lex))
@@ -131,5 +211,8 @@ def build_net(model_dir: Path, n_lex: int) -> TextEmotionNet:
     """A :class:`TextEmotionNet` initialised from the MiniLM checkpoint in ``model_dir``."""
     cfg = json.loads((model_dir / "config.json").read_text())
     net = TextEmotionNet(cfg, n_lex)
-    net.encoder.load_minilm(model_dir)
+    if isinstance(net.encoder, MPNetEncoder):
+        net.encoder.load_mpnet(model_dir)
+    else:
+        net.encoder.load_minilm(model_dir)
     return net

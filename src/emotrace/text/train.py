@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 13  # initialisation and batch order
     split_seed: int = 13  # which dialogues are held out (fixed, so runs with other seeds compare)
     quantize: bool = True
+    encoder: str = "minilm"  # "mpnet", or a folder with config.json, model.safetensors, tokenizer.json
 
 
 def split_by_group(ds: TextDataset, fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -83,8 +84,15 @@ def train_text(
     np.random.seed(cfg.seed)
     torch.set_num_threads(max(1, cfg.threads))
 
-    tok_path = resolve("minilm-tokenizer").path
-    weights = resolve("minilm-l6-v2").path
+    if cfg.encoder == "minilm":
+        tok_path = resolve("minilm-tokenizer").path
+        weights = resolve("minilm-l6-v2").path
+    else:
+        enc_dir = resolve("mpnet-base-v2").path if cfg.encoder == "mpnet" else Path(cfg.encoder)
+        tok_path, weights = enc_dir / "tokenizer.json", enc_dir / "model.safetensors"
+        for f in (tok_path, weights, enc_dir / "config.json"):
+            if not f.is_file():
+                raise InputError(enc_dir, f"not an encoder folder: {f.name} missing")
     tok = Tokenizer.from_file(str(tok_path))
     tok.no_padding()
     tok.enable_truncation(cfg.max_len)
@@ -104,7 +112,8 @@ def train_text(
     net.lex_std.copy_(torch.from_numpy(np.maximum(lex[tr_idx].std(0), 0.05)))
     enc = net.encoder
     if cfg.freeze_layers > 0:
-        for module in (enc.word, enc.pos, enc.token_type, enc.norm, *enc.layers[: cfg.freeze_layers]):
+        frozen = [getattr(enc, n) for n in ("word", "pos", "token_type", "norm", "rel_bias") if hasattr(enc, n)]
+        for module in (*frozen, *enc.layers[: cfg.freeze_layers]):
             module.requires_grad_(False)
     head_params = list(net.emotion.parameters()) + list(net.sentiment.parameters())
     body = [
@@ -197,7 +206,7 @@ def train_text(
         if score > best_f1:
             best_f1 = score
             net.eval()
-            export_onnx(net, model_path, cfg, quantize=cfg.quantize)
+            export_onnx(net, model_path, cfg, quantize=cfg.quantize, tokenizer=tok_path)
             row["exported"] = 1.0
     summary = {
         "data": ds.source,
@@ -213,7 +222,9 @@ def train_text(
     return summary
 
 
-def export_onnx(net: object, path: Path, cfg: TrainConfig, quantize: bool = True) -> None:
+def export_onnx(
+    net: object, path: Path, cfg: TrainConfig, quantize: bool = True, tokenizer: Path | None = None
+) -> None:
     """Export the network to ONNX (dynamic batch/length), optionally int8, with label metadata."""
     import onnx
     import torch
@@ -254,6 +265,9 @@ def export_onnx(net: object, path: Path, cfg: TrainConfig, quantize: bool = True
         "context": "previous-turn" if cfg.context else "none",
         "tokenizer": "minilm-tokenizer",
     }
+    if cfg.encoder != "minilm" and tokenizer is not None:  # other encoders carry their tokenizer
+        meta["tokenizer"] = "embedded"
+        meta["tokenizer_json"] = Path(tokenizer).read_text(encoding="utf-8")
     del model.metadata_props[:]
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)
