@@ -115,7 +115,7 @@ def test_analyze_video_words_only(tmp_path: Path) -> None:
     text = " ".join(w.text.lower() for w in tl.words)
     assert "forget" in text and "jacket" in text  # CREMA-D sentence DFA: "Don't forget a jacket"
     assert tl.utterances and tl.utterances[0].language == "en"
-    assert {"whisper-base", "emotrace-text-minilm", "minilm-tokenizer"} <= {
+    assert {"whisper-base", "emotrace-text-mpnet", "emotrace-text-minilm", "minilm-tokenizer"} <= {
         m.name for m in tl.provenance.models
     }
     assert [s.status for s in tl.provenance.stages if s.name == "words"] == ["ok"]

@@ -91,12 +91,25 @@ MPNET = register_model(
 TEXT_EMOTION = register_model(
     ModelSpec(
         name="emotrace-text-minilm",
-        task="text emotion (7 classes) + sentiment, MiniLM fine-tuned on MELD + NRC/VADER features (ONNX int8)",
+        task="text emotion (7 classes) + sentiment, MiniLM fine-tuned on MELD with the previous turn + NRC/VADER features (ONNX int8)",
         licence="weights: GPL-3.0 (MELD training data); code: Apache-2.0",
-        description="emotrace's own text emotion model; see the model card",
+        description="emotrace's own text emotion model, member of the default ensemble; see the model card",
         package_data="emotrace-text-minilm.onnx",
-        sha256="60170113d166c2955ac2340e4e5f46450b43e2503f013ef5405b6137cfcc80e7",
-        card="emotrace-text-minilm.md",
-        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN_DIR`",
+        sha256="d38fad908a1899ce96d7a6d2258742244128214fde2db9289fd344dc1f7ef8a8",
+        card="emotrace-text.md",
+        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --balance 0.5`",
+    )
+)
+
+TEXT_EMOTION_MPNET = register_model(
+    ModelSpec(
+        name="emotrace-text-mpnet",
+        task="text emotion (7 classes) + sentiment, MPNet fine-tuned on MELD with the previous turn + NRC/VADER features (ONNX int8, 6 fp32 projections)",
+        licence="weights: GPL-3.0 (MELD training data); code: Apache-2.0",
+        description="emotrace's own text emotion model, member of the default ensemble; see the model card",
+        package_data="emotrace-text-mpnet.onnx",
+        sha256="f685e876dbfde3003daf6dd066574fc55c1a98b9abd7862584dd5f9b12660d8e",
+        card="emotrace-text.md",
+        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet`",
     )
 )

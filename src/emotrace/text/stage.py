@@ -48,7 +48,7 @@ class WhisperWordsStage(Stage):
     kind = "audio"
     requires = ("faster_whisper", "tokenizers")
     needs_audio = True
-    description = "faster-whisper ASR (word timestamps) + emotrace text emotion (MiniLM + NRC/VADER)"
+    description = "faster-whisper ASR (word timestamps) + emotrace text emotion (MPNet + MiniLM ensemble, NRC/VADER)"
     Options = WordsOptions
 
     def setup(self, ctx: Context) -> None:
@@ -56,15 +56,25 @@ class WhisperWordsStage(Stage):
 
         opts: WordsOptions = self.options  # type: ignore[assignment]
         defaults = ["whisper-base"] if opts.model_path is None else []
-        if opts.emotion and opts.text_model is None:
-            defaults += ["emotrace-text-minilm", "minilm-tokenizer"]
-        elif opts.emotion:
+        if opts.emotion:
             defaults.append("minilm-tokenizer")
         for name in defaults:
             try:
                 ctx.model(name)
             except ModelNotFound as e:  # a default model not installed: skip the stage, say how to get it
                 raise DependencyMissing(str(e)) from None
+        if opts.emotion and opts.text_model is None:
+            from emotrace.text.classifier import DEFAULT_MODELS
+
+            found = 0
+            for name in DEFAULT_MODELS:  # the default ensemble: record the members that are installed
+                try:
+                    ctx.model(name)
+                    found += 1
+                except ModelNotFound as e:
+                    missing = e
+            if not found:
+                raise DependencyMissing(str(missing))
         if opts.model_path is not None and not (Path(opts.model_path) / "model.bin").is_file():
             raise ModelNotFound(
                 f"stages.words.model_path {opts.model_path}: not a CTranslate2 Whisper folder"

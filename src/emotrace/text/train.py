@@ -222,6 +222,27 @@ def train_text(
     return summary
 
 
+def quantize_text_model(fp32: Path, out: Path) -> None:
+    """int8 weights, per output channel, except the feed-forward output projections of the upper
+    half of the layers: their inputs (after GELU) carry outlier features that per-tensor dynamic
+    activation quantization crushes (measured on MPNet: held-out weighted F1 0.628 fp32, 0.454
+    all int8 per tensor, 0.595 all int8 per channel, 0.625 with those 6 projections kept fp32)."""
+    import re
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    ffn_out = {}
+    for node in graph.node:
+        m = re.search(r"layers\.(\d+)/out/MatMul$", node.name)
+        if node.op_type == "MatMul" and m:
+            ffn_out[node.name] = int(m.group(1))
+    n_layers = max(ffn_out.values(), default=-1) + 1
+    keep = [name for name, layer in ffn_out.items() if layer >= n_layers // 2]
+    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
+
+
 def export_onnx(
     net: object, path: Path, cfg: TrainConfig, quantize: bool = True, tokenizer: Path | None = None
 ) -> None:
@@ -250,9 +271,7 @@ def export_onnx(
         dynamo=False,
     )
     if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+        quantize_text_model(fp32, path)
         fp32.unlink()
     else:
         fp32.replace(path)
