@@ -7,10 +7,12 @@ clip as angry; raters of CREMA-D mostly saw neutral). Fused labels are not check
 follow the voice and text models too, which read this actor's clips differently
 (benchmarks/analysis_cuts.py prints them).
 
-Known failure, left visible rather than tuned away: for ANG->NEU the fused intervals do not
-change at the cut. On this actor the voice model hears ANG as fear and NEU as sad, and
-Whisper makes one neutral-text utterance across the cut, so they outvote the face (which
-does change). That pair is therefore checked on the face modality only.
+Known failure, left visible rather than tuned away (strict xfail: it runs, and a fix makes it
+fail until this list is updated): ANG->NEU does not change the face intervals at the cut. The
+current emotrace-fer (FER2013 PublicTest accuracy 0.674, up from 0.647) reads this actor's NEU
+clip alone as angry on 7 of 11 sampled frames (neutral 4), so the face interval stays angry.
+The fused intervals do change there (angry -> sad: voice and text outvote the face).
+benchmarks/analysis_cuts.py measures all 30 ordered pairs.
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ pytestmark = pytest.mark.slow
 
 PAIRS = [("SAD", "HAP"), ("ANG", "NEU"), ("NEU", "HAP"), ("HAP", "ANG")]
 # face labels the default model reads right on this actor. NEU is not asserted: emotrace-fer
-# reads the NEU clip alone as neutral on 6 of 11 sampled frames (angry 3, sad 2), and after an
-# angry or before a happy clip its interval comes out angry or sad (fer-mini-xception: neutral).
+# reads the NEU clip alone as angry on 7 of 11 sampled frames (see above).
 EXPECTED = {"HAP": "happy", "ANG": "angry"}
 
 
@@ -64,11 +65,19 @@ def emotion_at(ivs: list[Interval], t: float) -> str | None:
     return next((iv.emotion for iv in ivs if iv.start_s <= t < iv.end_s), None)
 
 
-FUSED_KNOWN_FAILURES = {("ANG", "NEU")}
-CASES = [(p, m) for p in PAIRS for m in ("face", "fused") if not (m == "fused" and p in FUSED_KNOWN_FAILURES)]
+KNOWN_FAILURES = {(("ANG", "NEU"), "face")}
+CASES = [
+    pytest.param(
+        p, m, id=f"{m}-{p[0]}-{p[1]}",
+        marks=[pytest.mark.xfail(strict=True, reason="known failure, see the module docstring")]
+        if (p, m) in KNOWN_FAILURES else [],
+    )
+    for p in PAIRS
+    for m in ("face", "fused")
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("pair", "modality"), CASES, ids=[f"{m}-{a}-{b}" for (a, b), m in CASES])
+@pytest.mark.parametrize(("pair", "modality"), CASES)
 def test_emotion_changes_at_the_cut(results: dict, pair: tuple[str, str], modality: str) -> None:  # type: ignore[type-arg]
     tl, cut = results[pair]
     pid = main_person(tl)

