@@ -45,6 +45,20 @@ class _Layer(nn.Module):
         return self.out_norm(x + self.drop(y))
 
 
+def _layer_weights(
+    w: dict[str, torch.Tensor], n_layers: int, attention: dict[str, str]
+) -> dict[str, torch.Tensor]:
+    """Our ``layers.{i}.*`` parameters from a Hugging Face checkpoint's ``encoder.layer.{i}.*``;
+    ``attention`` names the checkpoint's attention modules (they differ between BERT and MPNet)."""
+    names = {**attention, "inter": "intermediate.dense", "out": "output.dense", "out_norm": "output.LayerNorm"}
+    return {
+        f"layers.{i}.{ours}.{p}": w[f"encoder.layer.{i}.{theirs}.{p}"]
+        for i in range(n_layers)
+        for ours, theirs in names.items()
+        for p in ("weight", "bias")
+    }
+
+
 class MiniLMEncoder(nn.Module):
     """BERT encoder (post-norm) returning mean-pooled token states."""
 
@@ -89,15 +103,8 @@ class MiniLMEncoder(nn.Module):
             "value": "attention.self.value",
             "attn_out": "attention.output.dense",
             "attn_norm": "attention.output.LayerNorm",
-            "inter": "intermediate.dense",
-            "out": "output.dense",
-            "out_norm": "output.LayerNorm",
         }
-        for i in range(len(self.layers)):
-            for ours, theirs in names.items():
-                for p in ("weight", "bias"):
-                    sd[f"layers.{i}.{ours}.{p}"] = w[f"encoder.layer.{i}.{theirs}.{p}"]
-        self.load_state_dict(sd, strict=True)
+        self.load_state_dict({**sd, **_layer_weights(w, len(self.layers), names)}, strict=True)
 
 
 def relative_buckets(length: int, num_buckets: int = 32, max_distance: int = 128) -> torch.Tensor:
@@ -167,15 +174,8 @@ class MPNetEncoder(nn.Module):
             "value": "attention.attn.v",
             "attn_out": "attention.attn.o",
             "attn_norm": "attention.LayerNorm",
-            "inter": "intermediate.dense",
-            "out": "output.dense",
-            "out_norm": "output.LayerNorm",
         }
-        for i in range(len(self.layers)):
-            for ours, theirs in names.items():
-                for p in ("weight", "bias"):
-                    sd[f"layers.{i}.{ours}.{p}"] = w[f"encoder.layer.{i}.{theirs}.{p}"]
-        self.load_state_dict(sd, strict=True)
+        self.load_state_dict({**sd, **_layer_weights(w, len(self.layers), names)}, strict=True)
 
 
 class TextEmotionNet(nn.Module):
