@@ -72,6 +72,23 @@ def test_shipped_model_beats_lexicon_on_meld_dev(dev_slice: Path) -> None:
         assert abs(sum(p.emotion.values()) - 1) < 1e-4 and abs(sum(p.sentiment.values()) - 1) < 1e-4
 
 
+def test_prediction_does_not_depend_on_other_utterances() -> None:
+    """The int8 files quantise activations per input tensor: an utterance must get the same
+    probabilities alone as among others of different lengths (it did not with padded batches)."""
+    model, _ = load_text_model()
+    texts = [
+        "Oh my God, you got the job?!",
+        "No.",
+        "I can't believe you would lie to me about something like this, after all these years.",
+        "Fine.",
+    ]
+    together = model.predict(texts, ["", texts[0], texts[1], texts[2]])
+    for i, t in enumerate(texts):
+        alone = model.predict([t], [["", texts[0], texts[1], texts[2]][i]])[0]
+        for k, v in alone.emotion.items():
+            assert abs(together[i].emotion[k] - v) < 1e-6, (t, k)
+
+
 @pytest.mark.slow
 def test_eval_cli_json_and_text(dev_slice: Path) -> None:
     r = emotrace("eval", "text", str(dev_slice), "--json")

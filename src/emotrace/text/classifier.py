@@ -53,13 +53,18 @@ class TextEmotionModel:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_len)
 
-    def predict(
-        self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64
-    ) -> list[TextPrediction]:
-        """Predict emotion and sentiment for each text (batched by length).
+    def predict(self, texts: list[str], contexts: list[str] | None = None) -> list[TextPrediction]:
+        """Predict emotion and sentiment for each text.
 
         ``contexts`` holds the previous turn of each text (or ""); a model trained with context
         (metadata ``context=previous-turn``) reads it as a second segment, others ignore it.
+
+        Each text runs alone, without padding. The shipped files quantise activations
+        dynamically, with one scale per input tensor, so in a padded batch an utterance's
+        output would depend on the other utterances in it (measured: the default ensemble's
+        MELD dev weighted F1 was 0.599, 0.596 and 0.592 in batches of 64, 16 and 1). Alone, a
+        text always gets the same answer; it costs about 1.5x the time of batches of 16 (22 ms
+        per utterance for MPNet on one busy core).
         """
         if not texts:
             return []
@@ -73,26 +78,20 @@ class TextEmotionModel:
             ]
         else:
             encs = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
         emo = np.zeros((len(texts), len(self.emotion_labels)), dtype=np.float32)
         sen = np.zeros((len(texts), len(self.sentiment_labels)), dtype=np.float32)
-        for s in range(0, len(order), batch_size):
-            idx = order[s : s + batch_size]
-            L = max(len(encs[i].ids) for i in idx)
-            ids = np.zeros((len(idx), L), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            types = np.zeros_like(ids)
-            for r, i in enumerate(idx):
-                n = len(encs[i].ids)
-                ids[r, :n] = encs[i].ids
-                mask[r, :n] = 1
-                types[r, :n] = encs[i].type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "lexicon": lex[idx]}
+        for i, enc in enumerate(encs):
+            feed = {
+                "input_ids": np.asarray([enc.ids], np.int64),
+                "attention_mask": np.ones((1, len(enc.ids)), np.int64),
+                "token_type_ids": np.asarray([enc.type_ids], np.int64),
+                "lexicon": lex[i : i + 1],
+            }
             e, snt = self.session.run(
                 ["emotion", "sentiment"], {k: v for k, v in feed.items() if k in self._inputs}
             )
-            emo[idx] = e
-            sen[idx] = snt
+            emo[i] = e[0]
+            sen[i] = snt[0]
         return [
             TextPrediction(
                 dict(zip(self.emotion_labels, map(float, emo[i]), strict=True)),
@@ -123,10 +122,8 @@ class TextEnsemble:
             if m.emotion_labels != self.emotion_labels or m.sentiment_labels != self.sentiment_labels:
                 raise ValueError("ensemble members have different label sets")
 
-    def predict(
-        self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64
-    ) -> list[TextPrediction]:
-        per_model = [m.predict(texts, contexts, batch_size) for m in self.members]
+    def predict(self, texts: list[str], contexts: list[str] | None = None) -> list[TextPrediction]:
+        per_model = [m.predict(texts, contexts) for m in self.members]
         out = []
         for preds in zip(*per_model, strict=True):
             emo = {

@@ -141,7 +141,7 @@ class WhisperWordsStage(Stage):
             ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
         if self.text_model is not None and utts:
             texts = [u.translation or u.text for u in utts]
-            preds = self.text_model.predict(texts, [""] + texts[:-1], batch_size=16)  # bounded ORT arena
+            preds = self.text_model.predict(texts, [""] + texts[:-1])
             for u, p in zip(utts, preds, strict=True):
                 u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
                 u.sentiment = {k: round(v, 5) for k, v in p.sentiment.items()}
