@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrace.labels import canonical_label
+from emotrace.labels import CANONICAL
 from emotrace.models.assets import resolve
 from emotrace.text.classifier import TextEmotionModel
 from emotrace.text.data import load_dataset
@@ -38,25 +38,20 @@ def member_probs(path: Path, sets: dict, cache: Path) -> dict[str, np.ndarray]:
     out = {}
     for name, ds in sets.items():
         preds = model.predict(ds.texts, ds.contexts)
-        out[name] = np.array([[p.emotion[k] for k in LABELS] for p in preds], np.float64)
+        out[name] = np.array([[p.emotion[k] for k in CANONICAL] for p in preds], np.float64)
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(key, **out)
     return out
 
 
-LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-
-
 def combine(probs: list[np.ndarray], w: tuple[float, ...], neutral: float) -> np.ndarray:
     p = sum(wi * pi for wi, pi in zip(w, probs, strict=True))
-    p = p.copy()
-    p[:, LABELS.index("neutral")] *= neutral
+    p[:, CANONICAL.index("neutral")] *= neutral
     return p / p.sum(1, keepdims=True)
 
 
 def score(truth: list[str], p: np.ndarray) -> dict:
-    preds = [canonical_label(LABELS[i]) or "neutral" for i in p.argmax(1)]
-    return classification_report(truth, preds)
+    return classification_report(truth, [CANONICAL[i] for i in p.argmax(1)])
 
 
 def main() -> None:
@@ -76,36 +71,33 @@ def main() -> None:
     probs = [member_probs(p, sets, args.cache) for p in paths]
 
     k = len(probs)
-    n_steps = round(1 / args.step)
-    grid = [
-        tuple(c / n_steps for c in combo)
-        for combo in itertools.product(range(n_steps + 1), repeat=k)
-        if sum(combo) == n_steps
-    ]
-    scales = np.round(np.arange(0.70, 1.001, 0.05), 2)
-    held_truth = sets["held"].labels
-    results = []
-    for w in grid if not args.weights else grid[:1]:
-        held = [p["held"] for p in probs]
-        for s in scales:
-            results.append((score(held_truth, combine(held, w, s))["weighted_f1"], w, float(s)))
-    results.sort(key=lambda r: -r[0])
-    best_f1, best_w, best_s = results[0]
-    if args.weights:  # held-out scores below are then not held out for members trained on it
+    held, dev = [p["held"] for p in probs], [p["dev"] for p in probs]
+    held_truth, dev_truth = sets["held"].labels, sets["dev"].labels
+    print(f"held-out slice n={len(held_truth)}, dev n={len(dev_truth)}")
+    if args.weights:  # members trained on all of train: held-out scores below are not held out
         best_w, best_s = tuple(float(v) for v in args.weights.split(",")), args.neutral
-    print(f"held-out slice n={len(held_truth)}, dev n={len(sets['dev'])}")
-    print("top settings on held-out (weighted F1):")
-    for f1, w, s in results[:8]:
-        print(f"  {f1:.4f}  weights {dict(zip(names, w, strict=True))}  neutral x{s}")
-    rows = {}
-    for i, n in enumerate(names):
-        one = tuple(1.0 if j == i else 0.0 for j in range(k))
-        rows[n] = (score(held_truth, combine([p["held"] for p in probs], one, 1.0)),
-                   score(sets["dev"].labels, combine([p["dev"] for p in probs], one, 1.0)))
-    rows["chosen ensemble"] = (
-        score(held_truth, combine([p["held"] for p in probs], best_w, best_s)),
-        score(sets["dev"].labels, combine([p["dev"] for p in probs], best_w, best_s)),
-    )
+    else:
+        n_steps = round(1 / args.step)
+        grid = [
+            tuple(c / n_steps for c in combo)
+            for combo in itertools.product(range(n_steps + 1), repeat=k)
+            if sum(combo) == n_steps
+        ]
+        scales = np.round(np.arange(0.70, 1.001, 0.05), 2)
+        results = sorted(
+            ((score(held_truth, combine(held, w, s))["weighted_f1"], w, float(s)) for w in grid for s in scales),
+            key=lambda r: -r[0],
+        )
+        _, best_w, best_s = results[0]
+        print("top settings on held-out (weighted F1):")
+        for f1, w, s in results[:8]:
+            print(f"  {f1:.4f}  weights {dict(zip(names, w, strict=True))}  neutral x{s}")
+    settings = {n: (tuple(float(j == i) for j in range(k)), 1.0) for i, n in enumerate(names)}
+    settings["chosen ensemble"] = (best_w, best_s)
+    rows = {
+        n: (score(held_truth, combine(held, w, s)), score(dev_truth, combine(dev, w, s)))
+        for n, (w, s) in settings.items()
+    }
     print(f"\n{'':28}{'held wF1':>10}{'dev wF1':>10}{'dev acc':>10}{'dev mF1':>10}")
     for n, (h, d) in rows.items():
         print(f"{n:28}{h['weighted_f1']:>10.4f}{d['weighted_f1']:>10.4f}{d['accuracy']:>10.4f}{d['macro_f1']:>10.4f}")
