@@ -45,7 +45,7 @@ def main() -> None:
         def __init__(self) -> None:
             self.it = iter([{"gray": x_cal[i : i + 1]} for i in range(len(x_cal))])
 
-        def get_next(self):  # noqa: ANN201
+        def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.it, None)
 
     pre = args.out.with_suffix(".pre.onnx")
