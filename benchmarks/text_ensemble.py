@@ -1,6 +1,6 @@
 """Choose the text ensemble's member weights and neutral scale on held-out MELD train dialogues.
 
-    .venv/bin/python benchmarks/text_ensemble.py emotrace-text-mpnet=PATH.onnx emotrace-text-minilm=PATH.onnx ...
+    .venv/bin/python benchmarks/text_ensemble.py emotrace-text-mpnet-pn=PATH.onnx emotrace-text-minilm-pn=PATH.onnx ...
 
 The held-out slice is the one ``emotrace train text`` keeps out of training (10% of the
 training dialogues, split seed 13), so every member was trained without it. The grid search
@@ -37,7 +37,7 @@ def member_probs(path: Path, sets: dict, cache: Path) -> dict[str, np.ndarray]:
     model = TextEmotionModel(path, resolve("minilm-tokenizer").path, threads=2)
     out = {}
     for name, ds in sets.items():
-        preds = model.predict(ds.texts, ds.contexts)
+        preds = model.predict(ds.texts, ds.contexts, ds.following)
         out[name] = np.array([[p.emotion[k] for k in CANONICAL] for p in preds], np.float64)
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(key, **out)

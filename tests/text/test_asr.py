@@ -14,6 +14,7 @@ from emotrace.io.media import probe
 from emotrace.model import SpeechSegment, Timeline
 from emotrace.pipeline import Context, new_timeline, null_hook
 from emotrace.stage import build_stage
+from emotrace.text.classifier import load_text_model
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +74,12 @@ def test_english_words_timestamps_utterances_speakers(speak: Callable[..., Path]
     assert u1.sentiment["positive"] > u1.sentiment["negative"]
     assert u2.sentiment["negative"] > u2.sentiment["positive"]
     assert u1.emotion.valence > u2.emotion.valence
+    # each utterance is read with its neighbours in the transcript: previous and next turn
+    model, _ = load_text_model()
+    direct = model.predict([u1.text, u2.text], ["", u1.text], [u2.text, ""])
+    for u, p in zip(tl.utterances, direct, strict=True):
+        assert u.emotion.label == p.label
+        assert all(abs(u.emotion.probs[k] - p.emotion[k]) < 1e-3 for k in p.emotion)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +122,7 @@ def test_analyze_video_words_only(tmp_path: Path) -> None:
     text = " ".join(w.text.lower() for w in tl.words)
     assert "forget" in text and "jacket" in text  # CREMA-D sentence DFA: "Don't forget a jacket"
     assert tl.utterances and tl.utterances[0].language == "en"
-    assert {"whisper-base", "emotrace-text-mpnet", "emotrace-text-minilm", "minilm-tokenizer"} <= {
+    assert {"whisper-base", "emotrace-text-mpnet-pn", "emotrace-text-minilm-pn", "minilm-tokenizer"} <= {
         m.name for m in tl.provenance.models
     }
     assert [s.status for s in tl.provenance.stages if s.name == "words"] == ["ok"]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from emotrace.labels import CANONICAL
-from emotrace.text.classifier import load_text_model
+from emotrace.text.classifier import encode_in_context, load_text_model, separator_token
 from emotrace.text.data import load_dataset
 from emotrace.text.evaluate import evaluate_text
 from emotrace.text.lexicon import N_FEATURES, lexicon_features, nrc_predict
@@ -41,9 +41,58 @@ def test_meld_loader_maps_labels_and_context(meld: Path) -> None:
     assert len(ds) == 1109
     assert set(ds.labels) == set(CANONICAL)  # joy/anger/sadness mapped to happy/angry/sad
     assert set(ds.sentiments) == {"negative", "neutral", "positive"}
-    # an utterance's context is the previous turn of its dialogue
+    # an utterance's context is the previous and the next turn of its dialogue
     i = next(k for k in range(1, len(ds)) if ds.groups[k] == ds.groups[k - 1])
-    assert ds.contexts[i] == ds.texts[i - 1]
+    assert ds.contexts[i] == ds.texts[i - 1] and ds.following[i - 1] == ds.texts[i]
+    assert ds.contexts[0] == ""
+    last = next(k for k in range(len(ds) - 1) if ds.groups[k] != ds.groups[k + 1])
+    assert ds.following[last] == "" and ds.contexts[last + 1] == ""
+    assert ds.subset([i]).following == [ds.following[i]]
+
+
+def test_plain_csv_context_columns(tmp_path: Path) -> None:
+    f = tmp_path / "ctx.csv"
+    f.write_text("text,label,context,next_context\nReally?,surprise,I got the job.,Yes!\n")
+    ds = load_dataset(f)
+    assert (ds.texts, ds.contexts, ds.following) == (["Really?"], ["I got the job."], ["Yes!"])
+    f.write_text("text,label\nReally?,surprise\n")
+    assert load_dataset(f).following == [""]
+
+
+def test_context_layout_for_both_tokenizers() -> None:
+    """Previous and next turn go in the second segment, split by the tokenizer's own separator
+    (BERT's [SEP] for MiniLM, </s> for MPNet), never spelled out as text."""
+    model, _ = load_text_model()
+    members = getattr(model, "members", [model])
+    assert {m.context for m in members} == {"previous-next-turn"}
+    for m in members:
+        sep = separator_token(m.tokenizer)
+        enc = encode_in_context(m.tokenizer, m.context, "Really?", "I got the job.", "Yes!")
+        toks = enc.tokens
+        assert toks.count(sep) >= 3 and "sep" not in toks and "[" not in toks
+        assert toks.index("got") < len(toks) - toks[::-1].index(sep) - 1  # previous before next
+        assert toks[-2] == "!" and toks[-1] == sep
+        only_next = encode_in_context(m.tokenizer, m.context, "Really?", "", "Yes!").tokens
+        assert "got" not in only_next and "yes" in only_next
+        assert encode_in_context(m.tokenizer, m.context, "Really?").tokens == m.tokenizer.encode("Really?").tokens
+        assert encode_in_context(m.tokenizer, "previous-turn", "Really?", "Hi", "Yes!").tokens.count("yes") == 0
+    old, name = load_text_model("emotrace-text-mpnet")  # the previous release, by model name
+    assert name == "emotrace-text-mpnet" and old.context == "previous-turn"
+    assert separator_token(old.tokenizer) == "</s>"
+    with pytest.raises(ValueError, match="unknown text context"):
+        encode_in_context(members[0].tokenizer, "everything", "Really?", "Hi")
+
+
+def test_shipped_model_reads_the_next_turn() -> None:
+    """The same words read differently before good news and before bad news (the shipped
+    ensemble gives "Oh my God." about 0.04 sad+fear before the lottery, 0.3 before the death)."""
+    model, _ = load_text_model()
+    text, prev = ["Oh my God."], ["Ross, I have to tell you something."]
+    good = model.predict(text, prev, ["We won the lottery, we are rich!"])[0]
+    bad = model.predict(text, prev, ["He died this morning, I am so sorry."])[0]
+    alone = model.predict(text, prev)[0]
+    assert bad.emotion["sad"] + bad.emotion["fear"] > good.emotion["sad"] + good.emotion["fear"] + 0.1
+    assert max(abs(alone.emotion[k] - good.emotion[k]) for k in alone.emotion) > 0.01
 
 
 def test_lexicon_features_and_baseline() -> None:
@@ -82,9 +131,10 @@ def test_prediction_does_not_depend_on_other_utterances() -> None:
         "I can't believe you would lie to me about something like this, after all these years.",
         "Fine.",
     ]
-    together = model.predict(texts, ["", texts[0], texts[1], texts[2]])
+    previous, following = ["", *texts[:-1]], [*texts[1:], ""]
+    together = model.predict(texts, previous, following)
     for i, t in enumerate(texts):
-        alone = model.predict([t], [["", texts[0], texts[1], texts[2]][i]])[0]
+        alone = model.predict([t], [previous[i]], [following[i]])[0]
         for k, v in alone.emotion.items():
             assert abs(together[i].emotion[k] - v) < 1e-6, (t, k)
 
@@ -111,6 +161,10 @@ def test_eval_cli_bad_input(tmp_path: Path) -> None:
     assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1 and "text,label" in r.stderr
     r = emotrace("eval", "text", str(tmp_path / "missing.csv"))
     assert r.returncode == 2 and "no such file" in r.stderr
+    good = tmp_path / "good.csv"
+    good.write_text("text,label\nI am so happy!,joy\n")
+    r = emotrace("eval", "text", str(good), "--model", "no-such-model")
+    assert r.returncode == 2 and "model name" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
@@ -145,6 +199,7 @@ def test_train_on_tiny_text_label_csv(tmp_path: Path) -> None:
     summary = json.loads((run / "train.json").read_text())
     assert summary["n_train"] == 24 and len(summary["history"]) == 3
     model, _ = load_text_model(run)
+    assert model.context == "previous-next-turn"  # the default layout is recorded in the file
     preds = model.predict([t for t, _ in rows])
     assert all(abs(sum(p.emotion.values()) - 1) < 1e-4 for p in preds)
     # three epochs on 24 rows fit most of them
@@ -154,3 +209,5 @@ def test_train_on_tiny_text_label_csv(tmp_path: Path) -> None:
     assert r.returncode == 0 and json.loads(r.stdout)["n"] == 24
     r = emotrace("train", "text", str(tmp_path / "nope.csv"), "-o", str(run))
     assert r.returncode == 2
+    r = emotrace("train", "text", str(data), "-o", str(tmp_path / "run2"), "--context", "everything")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "previous-next-turn" in r.stderr

@@ -84,16 +84,45 @@ MPNET = register_model(
     )
 )
 
+# the default ensemble: both members read the previous and the next turn of the conversation
+TEXT_EMOTION_MPNET_PN = register_model(
+    ModelSpec(
+        name="emotrace-text-mpnet-pn",
+        task="text emotion (7 classes) + sentiment, MPNet fine-tuned on MELD with the previous and next turn + NRC/VADER features (ONNX int8, 6 fp32 projections)",
+        licence="weights: GPL-3.0 (MELD training data); code: Apache-2.0",
+        description="emotrace's own text emotion model, member of the default ensemble; see the model card",
+        package_data="emotrace-text-mpnet-pn.onnx",
+        sha256="8dbcfcb9bc250dd7e286d63b5cf4b49fea66bd1f91fa6148d33f5dc762ff9aeb",
+        card="emotrace-text.md",
+        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet --epochs 3 --lr 3e-5 --freeze-layers 2`",
+    )
+)
+
+TEXT_EMOTION_MINILM_PN = register_model(
+    ModelSpec(
+        name="emotrace-text-minilm-pn",
+        task="text emotion (7 classes) + sentiment, MiniLM fine-tuned on MELD with the previous and next turn + NRC/VADER features (ONNX int8)",
+        licence="weights: GPL-3.0 (MELD training data); code: Apache-2.0",
+        description="emotrace's own text emotion model, member of the default ensemble; see the model card",
+        package_data="emotrace-text-minilm-pn.onnx",
+        sha256="ad3103e8a7e5b23c4ad011c0abe3bb2e309a24a9dd61f9b036d64318f9be8f2c",
+        card="emotrace-text.md",
+        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --balance 0.5`",
+    )
+)
+
+# the previous release's pair, which reads only the previous turn (for text whose next turn is
+# not known yet); select with `--set stages.words.text_model=emotrace-text-mpnet`
 TEXT_EMOTION = register_model(
     ModelSpec(
         name="emotrace-text-minilm",
         task="text emotion (7 classes) + sentiment, MiniLM fine-tuned on MELD with the previous turn + NRC/VADER features (ONNX int8)",
         licence="weights: GPL-3.0 (MELD training data); code: Apache-2.0",
-        description="emotrace's own text emotion model, member of the default ensemble; see the model card",
+        description="emotrace's previous-turn-only text emotion model (not in the default ensemble); see the model card",
         package_data="emotrace-text-minilm.onnx",
         sha256="d38fad908a1899ce96d7a6d2258742244128214fde2db9289fd344dc1f7ef8a8",
         card="emotrace-text.md",
-        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --balance 0.5`",
+        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --balance 0.5 --context previous-turn`",
     )
 )
 
@@ -102,10 +131,10 @@ TEXT_EMOTION_MPNET = register_model(
         name="emotrace-text-mpnet",
         task="text emotion (7 classes) + sentiment, MPNet fine-tuned on MELD with the previous turn + NRC/VADER features (ONNX int8, 6 fp32 projections)",
         licence="weights: GPL-3.0 (MELD training data); code: Apache-2.0",
-        description="emotrace's own text emotion model, member of the default ensemble; see the model card",
+        description="emotrace's previous-turn-only text emotion model (not in the default ensemble); see the model card",
         package_data="emotrace-text-mpnet.onnx",
         sha256="f685e876dbfde3003daf6dd066574fc55c1a98b9abd7862584dd5f9b12660d8e",
         card="emotrace-text.md",
-        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet`",
+        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet --context previous-turn`",
     )
 )

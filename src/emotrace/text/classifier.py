@@ -5,10 +5,43 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from emotrace.text.lexicon import FEATURE_NAMES, lexicon_features
+
+# how a model reads an utterance's neighbours (ONNX metadata ``context``): not at all, the
+# previous turn as a second segment, or the previous and the next turn, split by the separator
+# token, as a second segment (``[CLS] utterance [SEP] previous [SEP] next [SEP]``)
+CONTEXT_MODES: tuple[str, ...] = ("none", "previous-turn", "previous-next-turn")
+
+
+def separator_token(tokenizer: Any) -> str:
+    """The separator token of a BERT ("[SEP]") or RoBERTa/MPNet ("</s>") tokenizer: the one that
+    the tokenizer reads as one special token when it occurs in text."""
+    for tok in ("[SEP]", "</s>"):
+        tid = tokenizer.token_to_id(tok)
+        if tid is not None and tokenizer.encode(tok, add_special_tokens=False).ids == [tid]:
+            return tok
+    raise ValueError("tokenizer has no [SEP] or </s> token")
+
+
+def encode_in_context(tokenizer: Any, mode: str, text: str, previous: str = "", following: str = "") -> Any:
+    """One utterance's tokens with as much of its dialogue as the model's context ``mode`` reads.
+
+    Training and inference both go through here, so a model always sees the layout it
+    learned. An utterance with no neighbours is encoded alone.
+    """
+    if mode == "previous-next-turn":
+        if not previous and not following:
+            return tokenizer.encode(text)
+        return tokenizer.encode(text, f"{previous} {separator_token(tokenizer)} {following}".strip())
+    if mode == "previous-turn" and previous:
+        return tokenizer.encode(text, previous)
+    if mode not in CONTEXT_MODES:
+        raise ValueError(f"unknown text context mode {mode!r}")
+    return tokenizer.encode(text)
 
 
 @dataclass
@@ -43,6 +76,8 @@ class TextEmotionModel:
             self.context = meta.get("context", "none")
         except (KeyError, ValueError):
             raise ValueError(f"{model_path}: not an emotrace text emotion model (metadata missing)") from None
+        if self.context not in CONTEXT_MODES:
+            raise ValueError(f"{model_path}: context {self.context!r} is unknown to this emotrace version")
         if list(features) != list(FEATURE_NAMES):
             raise ValueError(f"{model_path}: built with other lexical features than this emotrace version")
         if meta.get("tokenizer") == "embedded":  # a non-MiniLM encoder ships its tokenizer inside
@@ -53,11 +88,14 @@ class TextEmotionModel:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_len)
 
-    def predict(self, texts: list[str], contexts: list[str] | None = None) -> list[TextPrediction]:
+    def predict(
+        self, texts: list[str], contexts: list[str] | None = None, following: list[str] | None = None
+    ) -> list[TextPrediction]:
         """Predict emotion and sentiment for each text.
 
-        ``contexts`` holds the previous turn of each text (or ""); a model trained with context
-        (metadata ``context=previous-turn``) reads it as a second segment, others ignore it.
+        ``contexts`` holds the previous turn of each text and ``following`` the next one (or "").
+        A model reads as much of them as it was trained with (metadata ``context``: none,
+        previous-turn or previous-next-turn) and ignores the rest.
 
         Each text runs alone, without padding. The shipped files quantise activations
         dynamically, with one scale per input tensor, so in a padded batch an utterance's
@@ -68,16 +106,16 @@ class TextEmotionModel:
         """
         if not texts:
             return []
+        for name, side in (("contexts", contexts), ("following", following)):
+            if side is not None and len(side) != len(texts):
+                raise ValueError(f"{name} must have one entry per text")
         lex = lexicon_features(texts)
-        if self.context == "previous-turn" and contexts is not None:
-            if len(contexts) != len(texts):
-                raise ValueError("contexts must have one entry per text")
-            encs = [
-                self.tokenizer.encode(t, c) if c else self.tokenizer.encode(t)
-                for t, c in zip(texts, contexts, strict=True)
-            ]
-        else:
-            encs = self.tokenizer.encode_batch(list(texts))
+        previous = contexts if contexts is not None else [""] * len(texts)
+        nxt = following if following is not None else [""] * len(texts)
+        encs = [
+            encode_in_context(self.tokenizer, self.context, t, p, n)
+            for t, p, n in zip(texts, previous, nxt, strict=True)
+        ]
         emo = np.zeros((len(texts), len(self.emotion_labels)), dtype=np.float32)
         sen = np.zeros((len(texts), len(self.sentiment_labels)), dtype=np.float32)
         for i, enc in enumerate(encs):
@@ -122,8 +160,10 @@ class TextEnsemble:
             if m.emotion_labels != self.emotion_labels or m.sentiment_labels != self.sentiment_labels:
                 raise ValueError("ensemble members have different label sets")
 
-    def predict(self, texts: list[str], contexts: list[str] | None = None) -> list[TextPrediction]:
-        per_model = [m.predict(texts, contexts) for m in self.members]
+    def predict(
+        self, texts: list[str], contexts: list[str] | None = None, following: list[str] | None = None
+    ) -> list[TextPrediction]:
+        per_model = [m.predict(texts, contexts, following) for m in self.members]
         out = []
         for preds in zip(*per_model, strict=True):
             emo = {
@@ -138,19 +178,21 @@ class TextEnsemble:
 
 
 # the shipped default: the weighted mean of these models (those that are installed), with the
-# neutral probability scaled before renormalising. Weights and scale were picked on the held-out
-# slice of MELD train (103 dialogues, split seed 13), never on dev; see the model card.
-DEFAULT_MODELS: tuple[str, ...] = ("emotrace-text-mpnet", "emotrace-text-minilm")
-DEFAULT_WEIGHTS: dict[str, float] = {"emotrace-text-mpnet": 0.55, "emotrace-text-minilm": 0.45}
-DEFAULT_SCALE: dict[str, float] = {"neutral": 0.85}
+# neutral probability scaled before renormalising. Both read the previous and the next turn.
+# Weights and scale were picked on the held-out slice of MELD train (103 dialogues, split seed
+# 13), never on dev (`benchmarks/text_ensemble.py`; see the model card).
+DEFAULT_MODELS: tuple[str, ...] = ("emotrace-text-mpnet-pn", "emotrace-text-minilm-pn")
+DEFAULT_WEIGHTS: dict[str, float] = {"emotrace-text-mpnet-pn": 0.55, "emotrace-text-minilm-pn": 0.45}
+DEFAULT_SCALE: dict[str, float] = {"neutral": 0.9}
 
 
 def load_text_model(
     path: str | Path | None = None, device: str = "auto", threads: int = 0
 ) -> tuple[TextEmotionModel | TextEnsemble, str]:
-    """The model at ``path`` (a file or a run folder) or the shipped default; returns (model, name)."""
+    """The model at ``path`` (a file, a run folder or the name of a registered text model, such as
+    ``emotrace-text-mpnet``) or the shipped default ensemble; returns (model, name)."""
     from emotrace.errors import ModelNotFound
-    from emotrace.models.assets import resolve
+    from emotrace.models.assets import load_catalog, resolve
     from emotrace.text.train import MODEL_FILE
 
     if path is None:
@@ -172,6 +214,9 @@ def load_text_model(
         model = members[0] if len(members) == 1 else TextEnsemble(members, weights, DEFAULT_SCALE)
         return model, "+".join(names)
     p = Path(path)
+    if not p.exists() and str(path) in load_catalog():
+        res = resolve(str(path))
+        return TextEmotionModel(res.path, resolve("minilm-tokenizer").path, device, threads), res.name
     if p.is_dir():
         p = p / MODEL_FILE
     return TextEmotionModel(p, resolve("minilm-tokenizer").path, device, threads), p.stem

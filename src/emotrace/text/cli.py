@@ -20,8 +20,11 @@ def train_text_cmd(
     max_len: Annotated[int, typer.Option(min=8, max=512, help="tokens per utterance (with its context)")] = 96,
     freeze_layers: Annotated[int, typer.Option(min=0, max=6, help="lowest encoder layers kept frozen")] = 0,
     context: Annotated[
-        bool, typer.Option(help="read the previous turn of the dialogue as a second segment")
-    ] = True,
+        str,
+        typer.Option(
+            help="neighbouring turns read with each utterance: none, previous-turn or previous-next-turn"
+        ),
+    ] = "previous-next-turn",
     balance: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="class weights ~ frequency**-balance")
     ] = 0.0,
@@ -61,7 +64,7 @@ def eval_text_cmd(
         Path, typer.Argument(help="MELD-style CSV (Utterance,Emotion) or text,label CSV, or MELD folder")
     ],
     model: Annotated[
-        Path | None, typer.Option(help="text-emotion.onnx or run folder (default: the shipped model)")
+        Path | None, typer.Option(help="text-emotion.onnx, run folder or model name (default: the shipped ensemble)")
     ] = None,
     split: Annotated[str, typer.Option(help="file of a MELD folder: train, dev or test")] = "dev",
     baseline: Annotated[bool, typer.Option(help="also score the NRC lexicon baseline")] = True,

@@ -2,8 +2,8 @@
 
 A MELD CSV (``train_sent_emo.csv``, ``dev_sent_emo.csv``...) has the columns ``Utterance``,
 ``Emotion`` and ``Sentiment``, plus ``Dialogue_ID``/``Utterance_ID`` from which each
-utterance's previous turn is taken as context. A plain CSV needs ``text`` and ``label``
-(``sentiment`` and ``context`` are optional). Labels are mapped onto the canonical set
+utterance's previous and next turns are taken as context. A plain CSV needs ``text`` and
+``label`` (``sentiment``, ``context`` and ``next_context`` are optional). Labels are mapped onto the canonical set
 (``joy`` -> ``happy``, ``anger`` -> ``angry``, ``sadness`` -> ``sad``).
 """
 
@@ -23,7 +23,8 @@ MELD_FILES = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv", "test": 
 
 @dataclass
 class TextDataset:
-    """Parallel lists: text, previous turn (or ""), canonical label, sentiment (or None), group.
+    """Parallel lists: text, previous turn (or ""), canonical label, sentiment (or None), group,
+    next turn (or "").
 
     ``groups`` holds the dialogue id (MELD) or the row number, for group-wise held-out splits.
     """
@@ -34,6 +35,7 @@ class TextDataset:
     sentiments: list[str | None]
     groups: list[str]
     source: str
+    following: list[str]
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -46,6 +48,7 @@ class TextDataset:
             [self.sentiments[i] for i in idx],
             [self.groups[i] for i in idx],
             self.source,
+            [self.following[i] for i in idx],
         )
 
 
@@ -100,19 +103,28 @@ def load_dataset(path: str | Path, split: str = "train") -> TextDataset:
         sentiments.append(s or None)
     dia = cols.get("dialogue_id")
     groups = [str(g) for g in df[dia]] if dia else [str(i) for i in range(len(df))]
-    return TextDataset(texts, _contexts(df, cols, texts), labels, sentiments, groups, str(f))
+    previous, following = _contexts(df, cols, texts)
+    return TextDataset(texts, previous, labels, sentiments, groups, str(f), following)
 
 
-def _contexts(df: pd.DataFrame, cols: dict[str, str], texts: list[str]) -> list[str]:
-    """Previous utterance of the same dialogue (MELD ids), a ``context`` column, or ""."""
-    if "context" in cols:
-        return [str(c).strip() for c in df[cols["context"]]]
+def _contexts(df: pd.DataFrame, cols: dict[str, str], texts: list[str]) -> tuple[list[str], list[str]]:
+    """Previous and next utterance of the same dialogue (MELD ids), or the ``context`` and
+    ``next_context`` columns, else ""."""
+    empty = [""] * len(texts)
+    if "context" in cols or "next_context" in cols:
+
+        def column(name: str) -> list[str]:
+            return [str(c).strip() for c in df[cols[name]]] if name in cols else empty
+
+        return column("context"), column("next_context")
     if "dialogue_id" in cols and "utterance_id" in cols:
-        prev: dict[tuple[str, int], str] = {}
+        by_id: dict[tuple[str, int], str] = {}
         keys = []
         for i, (d, u) in enumerate(zip(df[cols["dialogue_id"]], df[cols["utterance_id"]], strict=True)):
             uid = int(u) if str(u).strip().isdigit() else -1
-            prev[(str(d), uid)] = texts[i]
+            by_id[(str(d), uid)] = texts[i]
             keys.append((str(d), uid))
-        return [prev.get((d, u - 1), "") if u > 0 else "" for d, u in keys]
-    return [""] * len(texts)
+        previous = [by_id.get((d, u - 1), "") if u > 0 else "" for d, u in keys]
+        following = [by_id.get((d, u + 1), "") if u >= 0 else "" for d, u in keys]
+        return previous, following
+    return empty, empty

@@ -20,12 +20,15 @@ def evaluate_text(
     with the NRC lexicon baseline's under ``lexicon_baseline``."""
     ds = load_dataset(path, split)
     if model is not None and not Path(model).exists():
-        raise InputError(model, "no such model file or run folder")
+        from emotrace.models.assets import load_catalog
+
+        if str(model) not in load_catalog():
+            raise InputError(model, "no such model file, run folder or model name")
     try:
         net, name = load_text_model(model)
     except ValueError as e:
-        raise InputError(model or "emotrace-text-minilm", str(e)) from None
-    preds = [canonical_label(p.label) or "neutral" for p in net.predict(ds.texts, ds.contexts)]
+        raise InputError(model or "emotrace-text-mpnet-pn", str(e)) from None
+    preds = [canonical_label(p.label) or "neutral" for p in net.predict(ds.texts, ds.contexts, ds.following)]
     report: dict[str, Any] = classification_report(ds.labels, preds)
     report["model"] = name
     report["data"] = ds.source

@@ -35,7 +35,9 @@ class WordsOptions(BaseModel):
     max_utterance_s: float = Field(default=15.0, gt=0, description="longest utterance before a forced split")
     emotion: bool = Field(default=True, description="score text emotion and sentiment per utterance")
     text_model: str | None = Field(
-        default=None, description="text emotion ONNX file or run folder from `emotrace train text`"
+        default=None,
+        description="text emotion ONNX file, run folder from `emotrace train text`, or model name "
+        "(e.g. emotrace-text-mpnet, which reads only the previous turn); default: the shipped ensemble",
     )
 
 
@@ -48,7 +50,10 @@ class WhisperWordsStage(Stage):
     kind = "audio"
     requires = ("faster_whisper", "tokenizers")
     needs_audio = True
-    description = "faster-whisper ASR (word timestamps) + emotrace text emotion (MPNet + MiniLM ensemble, NRC/VADER)"
+    description = (
+        "faster-whisper ASR (word timestamps) + emotrace text emotion (MPNet + MiniLM ensemble reading "
+        "the previous and next turn, NRC/VADER)"
+    )
     Options = WordsOptions
 
     def setup(self, ctx: Context) -> None:
@@ -80,7 +85,13 @@ class WhisperWordsStage(Stage):
                 f"stages.words.model_path {opts.model_path}: not a CTranslate2 Whisper folder"
             )
         if opts.text_model is not None and not Path(opts.text_model).exists():
-            raise ModelNotFound(f"stages.words.text_model {opts.text_model}: no such file or folder")
+            from emotrace.models.assets import load_catalog
+
+            if opts.text_model not in load_catalog():
+                raise ModelNotFound(
+                    f"stages.words.text_model {opts.text_model}: no such file, folder or model name"
+                )
+            ctx.model(opts.text_model)  # a registered model (checked by sha256, in the provenance)
         self.whisper: Any = load_whisper(
             opts.model_path, device=ctx.config.device, threads=ctx.config.threads
         )
@@ -141,7 +152,7 @@ class WhisperWordsStage(Stage):
             ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
         if self.text_model is not None and utts:
             texts = [u.translation or u.text for u in utts]
-            preds = self.text_model.predict(texts, [""] + texts[:-1])
+            preds = self.text_model.predict(texts, [""] + texts[:-1], texts[1:] + [""])
             for u, p in zip(utts, preds, strict=True):
                 u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
                 u.sentiment = {k: round(v, 5) for k, v in p.sentiment.items()}

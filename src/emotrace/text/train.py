@@ -18,6 +18,7 @@ import numpy as np
 
 from emotrace.errors import DependencyMissing, InputError
 from emotrace.labels import CANONICAL
+from emotrace.text.classifier import CONTEXT_MODES, encode_in_context
 from emotrace.text.data import SENTIMENTS, TextDataset, load_dataset
 from emotrace.text.lexicon import FEATURE_NAMES, N_FEATURES, lexicon_features
 from emotrace.text.metrics import classification_report
@@ -35,7 +36,7 @@ class TrainConfig:
     head_lr: float = 1e-3
     max_len: int = 96
     freeze_layers: int = 0  # >0: embeddings and the lowest encoder layers stay as pre-trained
-    context: bool = True  # encode the utterance with the previous turn as a second segment
+    context: str = "previous-next-turn"  # which neighbouring turns are read (classifier.CONTEXT_MODES)
     balance: float = 0.0  # class weights ~ frequency**-balance (0 = plain cross-entropy)
     sentiment_weight: float = 0.5
     val_fraction: float = 0.1
@@ -99,8 +100,11 @@ def train_text(
 
     tr_idx, val_idx = split_by_group(ds, cfg.val_fraction, cfg.split_seed)
     lex = lexicon_features(ds.texts)
+    if cfg.context not in CONTEXT_MODES:
+        raise InputError(cfg.context, f"unknown context; use one of {', '.join(CONTEXT_MODES)}")
     encs = [
-        tok.encode(t, c) if cfg.context and c else tok.encode(t) for t, c in zip(ds.texts, ds.contexts, strict=True)
+        encode_in_context(tok, cfg.context, t, p, n)
+        for t, p, n in zip(ds.texts, ds.contexts, ds.following, strict=True)
     ]
     ids = [e.ids for e in encs]
     types = [e.type_ids for e in encs]
@@ -270,9 +274,8 @@ def export_onnx(
         opset_version=17,
         dynamo=False,
     )
-    if quantize:
+    if quantize:  # the fp32 file stays in the run folder, for other quantisation recipes later
         quantize_text_model(fp32, path)
-        fp32.unlink()
     else:
         fp32.replace(path)
     model = onnx.load(str(path))
@@ -281,7 +284,7 @@ def export_onnx(
         "sentiment_labels": json.dumps(list(SENTIMENTS)),
         "lexicon_features": json.dumps(list(FEATURE_NAMES)),
         "max_len": str(cfg.max_len),
-        "context": "previous-turn" if cfg.context else "none",
+        "context": cfg.context,
         "tokenizer": "minilm-tokenizer",
     }
     if cfg.encoder != "minilm" and tokenizer is not None:  # other encoders carry their tokenizer
