@@ -186,13 +186,26 @@ DEFAULT_WEIGHTS: dict[str, float] = {"emotrace-text-mpnet-pn": 0.55, "emotrace-t
 DEFAULT_SCALE: dict[str, float] = {"neutral": 0.9}
 
 
+def registered_text_model(path: str | Path, what: str = "text model") -> str | None:
+    """``path`` as the name of a registered model (``emotrace-text-mpnet``...) when no file or folder
+    has that name, else None; raises ModelNotFound when it is neither."""
+    from emotrace.errors import ModelNotFound
+    from emotrace.models.assets import load_catalog
+
+    if Path(path).exists():
+        return None
+    if str(path) in load_catalog():
+        return str(path)
+    raise ModelNotFound(f"{what} {path}: no such model file, run folder or model name")
+
+
 def load_text_model(
     path: str | Path | None = None, device: str = "auto", threads: int = 0
 ) -> tuple[TextEmotionModel | TextEnsemble, str]:
     """The model at ``path`` (a file, a run folder or the name of a registered text model, such as
     ``emotrace-text-mpnet``) or the shipped default ensemble; returns (model, name)."""
     from emotrace.errors import ModelNotFound
-    from emotrace.models.assets import load_catalog, resolve
+    from emotrace.models.assets import resolve
     from emotrace.text.train import MODEL_FILE
 
     if path is None:
@@ -213,10 +226,11 @@ def load_text_model(
         weights = [DEFAULT_WEIGHTS[n] for n in names]
         model = members[0] if len(members) == 1 else TextEnsemble(members, weights, DEFAULT_SCALE)
         return model, "+".join(names)
-    p = Path(path)
-    if not p.exists() and str(path) in load_catalog():
-        res = resolve(str(path))
+    name = registered_text_model(path)
+    if name is not None:
+        res = resolve(name)
         return TextEmotionModel(res.path, resolve("minilm-tokenizer").path, device, threads), res.name
+    p = Path(path)
     if p.is_dir():
         p = p / MODEL_FILE
     return TextEmotionModel(p, resolve("minilm-tokenizer").path, device, threads), p.stem

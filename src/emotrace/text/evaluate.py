@@ -7,7 +7,7 @@ from typing import Any
 
 from emotrace.errors import InputError
 from emotrace.labels import canonical_label
-from emotrace.text.classifier import load_text_model
+from emotrace.text.classifier import DEFAULT_MODELS, load_text_model, registered_text_model
 from emotrace.text.data import load_dataset
 from emotrace.text.lexicon import nrc_predict
 from emotrace.text.metrics import classification_report
@@ -19,15 +19,12 @@ def evaluate_text(
     """Metrics of the model on ``path`` (keys of :func:`classification_report` plus ``model``),
     with the NRC lexicon baseline's under ``lexicon_baseline``."""
     ds = load_dataset(path, split)
-    if model is not None and not Path(model).exists():
-        from emotrace.models.assets import load_catalog
-
-        if str(model) not in load_catalog():
-            raise InputError(model, "no such model file, run folder or model name")
+    if model is not None:
+        registered_text_model(model, "--model")  # fails before any model is loaded
     try:
         net, name = load_text_model(model)
     except ValueError as e:
-        raise InputError(model or "emotrace-text-mpnet-pn", str(e)) from None
+        raise InputError(model or "+".join(DEFAULT_MODELS), str(e)) from None
     preds = [canonical_label(p.label) or "neutral" for p in net.predict(ds.texts, ds.contexts, ds.following)]
     report: dict[str, Any] = classification_report(ds.labels, preds)
     report["model"] = name

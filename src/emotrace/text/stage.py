@@ -84,14 +84,12 @@ class WhisperWordsStage(Stage):
             raise ModelNotFound(
                 f"stages.words.model_path {opts.model_path}: not a CTranslate2 Whisper folder"
             )
-        if opts.text_model is not None and not Path(opts.text_model).exists():
-            from emotrace.models.assets import load_catalog
+        if opts.text_model is not None:
+            from emotrace.text.classifier import registered_text_model
 
-            if opts.text_model not in load_catalog():
-                raise ModelNotFound(
-                    f"stages.words.text_model {opts.text_model}: no such file, folder or model name"
-                )
-            ctx.model(opts.text_model)  # a registered model (checked by sha256, in the provenance)
+            name = registered_text_model(opts.text_model, "stages.words.text_model")
+            if name is not None:
+                ctx.model(name)  # a registered model: checked by sha256, listed in the provenance
         self.whisper: Any = load_whisper(
             opts.model_path, device=ctx.config.device, threads=ctx.config.threads
         )
