@@ -43,7 +43,8 @@ def train_face_cmd(
     data_root: Annotated[
         Path,
         typer.Argument(
-            help="ROOT/<split>/<label>/*.jpg, ROOT/<label>/*, or flat <dataset>_<n>_<emotion>.jpg"
+            help="ROOT/<split>/<label>/*.jpg, ROOT/<label>/*, flat <dataset>_<n>_<emotion>.jpg, "
+            "FER+ (ROOT/FER2013Train/label.csv + PNGs), or a file made by `emotrace train face-pack`"
         ),
     ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Run folder (checkpoints, curves, ONNX, card).")],
@@ -78,13 +79,30 @@ def train_face_cmd(
     optuna_trials: Annotated[
         int, typer.Option(min=0, help="Hyperparameter search with optuna over N trials.")
     ] = 0,
+    ferplus_mode: Annotated[
+        str, typer.Option(help="FER+ targets: votes (cross-entropy against the vote distribution) or majority.")
+    ] = "votes",
+    mix: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of batches mixed by mixup / cutmix (alternately).")
+    ] = 0.0,
+    holdout: Annotated[
+        bool,
+        typer.Option("--holdout", help="Validate on 10% of the training split, keeping the validation split unseen."),
+    ] = False,
+    select: Annotated[str, typer.Option(help="Keep the epoch with the best val macro_f1 or accuracy.")] = "macro_f1",
 ) -> None:
     """Train the emotrace-fer expression model (MobileNetV2, ImageNet init) on a face-image dataset."""
     _need_torch()
     from emotrace.train.face import TrainConfig, train
 
-    if not data_root.is_dir() and not resume:
-        raise InputError(data_root, "not a folder")
+    if not data_root.exists() and not resume:
+        raise InputError(data_root, "no such folder or packed file")
+    from emotrace.train.data import FERPLUS_MODES
+
+    if ferplus_mode not in FERPLUS_MODES:
+        raise InputError(ferplus_mode, f"unknown --ferplus-mode; use one of {', '.join(FERPLUS_MODES)}")
+    if select not in ("macro_f1", "accuracy"):
+        raise InputError(select, "unknown --select; use macro_f1 or accuracy")
     run_dir = out
     if resume:
         given = {"epochs": epochs, "max_minutes": max_minutes, "threads": threads}
@@ -96,6 +114,7 @@ def train_face_cmd(
             label_smoothing=label_smoothing, balance=balance, max_minutes=max_minutes or 0.0, seed=seed,
             numeric_labels=numeric_labels, limit_per_class=limit_per_class, threads=threads or 2,
             init_from=str(init_from.resolve()) if init_from else "",
+            ferplus_mode=ferplus_mode, mix=mix, holdout=holdout, select=select,
         )  # fmt: skip
         if init_from is not None and not init_from.is_file():
             raise InputError(init_from, "no such checkpoint")
@@ -108,6 +127,31 @@ def train_face_cmd(
             train(cfg, out)
     onnx_path, card = _finish(run_dir, out / MODEL_FILE)
     typer.echo(f"model: {onnx_path}\ncard: {card}\ncurves: {run_dir / 'curves.png'}")
+
+
+def pack_face_cmd(
+    data_root: Annotated[Path, typer.Argument(help="A dataset folder as `emotrace train face` reads it.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="The packed .npz file to write.")],
+    image_size: Annotated[int, typer.Option(min=16, help="Size stored when images differ in size.")] = 64,
+    ferplus_mode: Annotated[str, typer.Option(help="FER+ targets: votes or majority.")] = "votes",
+    holdout: Annotated[bool, typer.Option("--holdout", help="Validation from 10% of the training split.")] = False,
+    seed: Annotated[int, typer.Option()] = 0,
+    threads: Annotated[int, typer.Option(min=1, help="Decoding threads.")] = 2,
+) -> None:
+    """Decode a face dataset once into one compressed array file (train/val pixels, labels,
+    target distributions) that `emotrace train face FILE` reads, for machines where copying
+    tens of thousands of small files is slow."""
+    _need_torch()
+    from emotrace.train.face import TrainConfig, pack_arrays
+
+    if not data_root.is_dir():
+        raise InputError(data_root, "not a folder")
+    cfg = TrainConfig(
+        data_root=str(data_root.resolve()), image_size=image_size, ferplus_mode=ferplus_mode,
+        holdout=holdout, seed=seed, threads=threads,
+    )  # fmt: skip
+    path = pack_arrays(cfg, out)
+    typer.echo(f"packed: {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def export_face_cmd(
@@ -159,14 +203,29 @@ def eval_face_cmd(
         int, typer.Option("--limit-per-class", min=0, help="At most N images per class (0 = all).")
     ] = 0,
     threads: Annotated[int, typer.Option(min=1, help="ONNX Runtime threads.")] = 2,
+    labels: Annotated[
+        str,
+        typer.Option(
+            help="FER+ folders: ferplus (majority of the votes in label.csv) or fer2013 "
+            "(original labels from fer2013_labels.csv)."
+        ),
+    ] = "ferplus",
 ) -> None:
-    """Accuracy, macro-F1, per-class recall and confusion matrix of expression backends on face images."""
+    """Accuracy, macro-F1, per-class recall and confusion matrix of expression backends on face images
+    (FER+ folders: majority-vote accuracy and the mean cross-entropy against the votes)."""
     from emotrace.faces.stage import expression_class
-    from emotrace.train.data import eval_folder, limit_per_class, scan_folder
+    from emotrace.train.data import eval_folder, is_ferplus, limit_per_class, scan_fer2013_labels, scan_folder
     from emotrace.train.evaluate import evaluate, format_summary, plot_confusion
 
+    if labels not in ("ferplus", "fer2013"):
+        raise InputError(labels, "unknown --labels; use ferplus or fer2013")
     folder = eval_folder(path)
-    data = limit_per_class(scan_folder(folder, numeric_labels), limit)
+    if labels == "fer2013":
+        if not is_ferplus(folder):
+            raise InputError(folder, "--labels fer2013 needs a FER+ folder (label.csv and fer2013_labels.csv)")
+        data = limit_per_class(scan_fer2013_labels(folder), limit)
+    else:
+        data = limit_per_class(scan_folder(folder, numeric_labels), limit)
     names = list(model or [expression_class(None).name])
     results: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -197,4 +256,5 @@ def add_commands(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer
     """Add ``train face``, ``train face-export`` and ``eval face``."""
     train_app.command("face")(train_face_cmd)
     train_app.command("face-export")(export_face_cmd)
+    train_app.command("face-pack")(pack_face_cmd)
     eval_app.command("face")(eval_face_cmd)

@@ -34,7 +34,15 @@ def predict_files(
 def evaluate(model: str, data: LabelledFiles, threads: int = 2) -> dict[str, Any]:
     """Metrics of one backend on labelled images (see :func:`emotrace.train.metrics.summarize`)."""
     probs = predict_files(model, data.files, threads)
-    return summarize(data.labels, probs.argmax(1))
+    out = summarize(data.labels, probs.argmax(1))
+    if data.targets is not None:
+        out["vote_ce"] = vote_cross_entropy(probs, data.targets)
+    return out
+
+
+def vote_cross_entropy(probs: np.ndarray, targets: np.ndarray) -> float:
+    """Mean cross-entropy (nats) of predicted probabilities against target distributions (FER+ votes)."""
+    return float(-(targets * np.log(np.clip(probs, 1e-7, 1.0))).sum(1).mean()) if len(probs) else 0.0
 
 
 def plot_confusion(summary: dict[str, Any], path: str | Path, title: str = "") -> Path:
@@ -72,7 +80,8 @@ def format_summary(model: str, s: dict[str, Any]) -> str:
     """Human-readable report: accuracy, macro-F1, per-class recall, confusion matrix."""
     labels = s["labels"]
     w = max(len(x) for x in labels) + 1
-    lines = [f"{model}: n={s['n']} accuracy={s['accuracy']:.4f} macro-F1={s['macro_f1']:.4f}"]
+    ce = f" vote-CE={s['vote_ce']:.4f}" if "vote_ce" in s else ""
+    lines = [f"{model}: n={s['n']} accuracy={s['accuracy']:.4f} macro-F1={s['macro_f1']:.4f}{ce}"]
     lines.append("  recall: " + "  ".join(f"{k} {v:.3f}" for k, v in s["per_class_recall"].items()))
     lines.append("  confusion (rows true, columns predicted):")
     lines.append("  " + " " * w + "".join(f"{lab[:7]:>8}" for lab in labels))
