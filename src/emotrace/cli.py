@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -154,7 +155,7 @@ def analyze(
     cfg = load_config(config, overrides)
     formats = list(fmt) if fmt else None
     with RichHook(quiet=quiet) as hook:
-        tl = run(video, out, config=cfg, hook=hook, overwrite=overwrite, formats=formats)
+        tl = run(video, out, config=cfg, hook=hook, overwrite=overwrite, formats=formats, front="cli")
     for w in tl.provenance.warnings:
         typer.echo(f"emotrace: note: {w}", err=True)
     n_persons = len(tl.persons)
@@ -256,8 +257,25 @@ def main(argv: list[str] | None = None) -> None:
     os._exit(code)
 
 
+class Stopped(BaseException):
+    """Ctrl-C or SIGTERM, raised in the main thread so that every ``finally`` (temporary result
+    folders) runs before the process ends. Not a KeyboardInterrupt: typer would turn that into
+    a silent exit code."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
 def _main(argv: list[str] | None) -> int:
     _load_plugins()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="emotrace")
         code = rv if isinstance(rv, int) else 0
@@ -275,6 +293,9 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         code = 130
+    except Stopped as e:
+        _err("interrupted" if e.signum == signal.SIGINT else "terminated")
+        code = 128 + e.signum
     except BrokenPipeError:
         code = 0
     except Exception as e:  # a bug: one line by default, the traceback with EMOTRACE_DEBUG=1

@@ -98,6 +98,11 @@ class FaceObservation(Record):
     keypoints: list[tuple[float, float]] | None = None
     head_pose: tuple[float, float, float] | None = Field(default=None, description="yaw, pitch, roll (deg)")
     blendshapes: dict[str, float] | None = None
+    aus: dict[str, float] | None = Field(
+        default=None,
+        description="action unit intensities 0..1 (au01, au02, ...) derived from blendshapes and the mesh, "
+        "not coded by a trained AU model (emotrace.faces.aus)",
+    )
     emotion: EmotionScores | None = None
     smoothed: EmotionScores | None = None
 

@@ -24,11 +24,12 @@ from emotrace import __version__
 from emotrace.config import Config
 from emotrace.errors import ConfigError, DependencyMissing, EmotraceError, InputError, OutputError
 from emotrace.io.media import DecodeStats, Frame, iter_audio, iter_frames, load_audio, probe
+from emotrace.io.results import RESULT_MARKER, TMP_INFIX, is_result_folder
 from emotrace.labels import CANONICAL, LabelSpace, to_canonical, valence_arousal
 from emotrace.model import EmotionScores, ModelUse, Provenance, StageRun, Timeline, VideoInfo
 from emotrace.models.assets import ResolvedModel, resolve
 from emotrace.prefetch import prefetch
-from emotrace.stage import SLOT_ORDER, Stage, build_stage
+from emotrace.stage import SLOT_ORDER, Stage, build_stage, check_config_stages
 
 
 class ProgressHook(Protocol):
@@ -117,12 +118,29 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def check_streams(info: VideoInfo, config: Config, path: str | os.PathLike[str] | None = None) -> None:
+# how each front end lets a user analyse one stream alone, for the missing-stream errors
+STREAM_HINTS: dict[str, tuple[str, str]] = {
+    "cli": ("pass --audio-only to analyse the sound alone", "pass --video-only to analyse the picture alone"),
+    "batch": ("--set require=audio analyses the sound alone", "--set require=video analyses the picture alone"),
+    "serve": (
+        "start emotrace serve with --set require=any to analyse the sound alone",
+        "start emotrace serve with --set require=any to analyse the picture alone",
+    ),
+    "api": ('require="audio" in the config analyses the sound alone',
+            'require="video" in the config analyses the picture alone'),
+}  # fmt: skip
+
+
+def check_streams(
+    info: VideoInfo, config: Config, path: str | os.PathLike[str] | None = None, front: str = "api"
+) -> None:
+    """Refuse input without the streams ``config.require`` asks for, with the hint of ``front``."""
     p = path if path is not None else info.path
+    audio_hint, video_hint = STREAM_HINTS.get(front, STREAM_HINTS["api"])
     if config.require in ("both", "video") and not info.has_video:
-        raise InputError(p, "no video stream (pass --audio-only to analyse the sound alone)")
+        raise InputError(p, f"no video stream ({audio_hint})")
     if config.require in ("both", "audio") and not info.has_audio:
-        raise InputError(p, "no audio stream (pass --video-only to analyse the picture alone)")
+        raise InputError(p, f"no audio stream ({video_hint})")
 
 
 def check_device(device: str) -> None:
@@ -147,6 +165,7 @@ def check_device(device: str) -> None:
 
 def plan_stages(config: Config, info: VideoInfo, timeline: Timeline) -> list[Stage]:
     """Instantiate the enabled stages in slot order; skip unavailable ones with one message."""
+    check_config_stages(config.stages)
     stages: list[Stage] = []
     for slot in SLOT_ORDER:
         sc = config.stage(slot)
@@ -321,14 +340,8 @@ def _frame_pass(ctx: Context, stages: list[Stage], timings: dict[str, float]) ->
             close()
     if stats.decoded == 0:
         raise InputError(ctx.path, "no decodable video frames")
-    if duration and ctx.info.fps and not ctx.config.tolerate_corrupt:
-        expected_end = duration - max(2.0 / ctx.info.fps, 0.25)
-        if stats.last_time_s < expected_end * 0.9 - 0.5:
-            raise InputError(
-                ctx.path,
-                f"truncated: video ends at {stats.last_time_s:.1f} s of {duration:.1f} s declared "
-                "(use --tolerate-corrupt to analyse what is there)",
-            )
+    if duration:
+        _check_truncation(ctx, stats, duration)
     if stats.errors:
         ctx.warn(f"{stats.errors} damaged video packets skipped")
     ctx.hook("frames", duration, duration)
@@ -340,6 +353,26 @@ def _frame_pass(ctx: Context, stages: list[Stage], timings: dict[str, float]) ->
         timings[st.slot] = timings.get(st.slot, 0.0) + busy + time.perf_counter() - t0
     # time the frame loop waited for decoded frames (all of decoding when not parallel)
     timings["decode"] = max(0.0, decode_total - sum(spent.values()) - (0.0 if ctx.config.parallel else sum(prep_spent.values())))
+
+
+def _check_truncation(ctx: Context, stats: DecodeStats, declared: float) -> None:
+    """Compare where the media really ends (last video frame or audio packet, whichever is
+    later) with the duration the container declares: a shorter video track over full-length
+    audio is valid; media that stops early everywhere is truncated. Truncated input is refused,
+    or with ``tolerate_corrupt`` analysed up to where it ends, with a note, and the result's
+    duration is the real one."""
+    frame_s = 1.0 / ctx.info.fps if ctx.info.fps else 0.04
+    media_end = max(stats.last_time_s + frame_s, stats.audio_end_s)
+    expected_end = declared - max(2.0 * frame_s, 0.25)
+    if media_end >= expected_end * 0.9 - 0.5:
+        return
+    msg = f"truncated: media ends at {media_end:.1f} s of {declared:.1f} s declared"
+    if not ctx.config.tolerate_corrupt:
+        raise InputError(ctx.path, f"{msg} (use --tolerate-corrupt to analyse what is there)")
+    ctx.warn(f"{msg}; analysed the first {media_end:.1f} s")
+    real = round(media_end, 6)
+    ctx.info.duration_s = real
+    ctx.timeline.video.duration_s = real
 
 
 def new_timeline(info: VideoInfo, config: Config) -> Timeline:
@@ -355,14 +388,61 @@ def new_timeline(info: VideoInfo, config: Config) -> Timeline:
     )
 
 
-def prepare_output(out_dir: str | os.PathLike[str], overwrite: bool) -> tuple[Path, Path]:
-    """Check the output folder and make a temporary sibling to write into."""
-    out = Path(out_dir)
+def _holds(folder: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def remove_stale_tmp(parent: Path, name: str) -> None:
+    """Remove temporary result folders of ``name`` whose writer process is gone (killed runs)."""
+    for tmp in parent.glob(f".{name}{TMP_INFIX}*"):
+        pid = tmp.name[len(f".{name}{TMP_INFIX}") :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running: another analysis writing the same result
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prepare_output(
+    out_dir: str | os.PathLike[str], overwrite: bool, inputs: tuple[str | os.PathLike[str], ...] = ()
+) -> tuple[Path, Path]:
+    """Check the output folder and make a temporary sibling to write into.
+
+    An existing folder is used when it is empty, or replaced with ``overwrite`` when emotrace
+    wrote it (:func:`is_result_folder`) and it does not hold one of ``inputs``; anything else
+    is refused, so that ``--overwrite`` can never delete a user's files.
+    """
+    out = Path(os.path.abspath(out_dir))  # "." and "sub/.." get a real name
     if out.exists() and not out.is_dir():
-        raise OutputError(out, "exists and is not a folder")
-    if out.exists() and not overwrite:
-        raise OutputError(out, "output folder exists (use --overwrite to replace it)")
-    parent = out.resolve().parent
+        raise OutputError(out_dir, "exists and is not a folder")
+    if out.exists():
+        for src in inputs:
+            if _holds(out, Path(src)):
+                raise OutputError(out_dir, "output folder holds the input file; choose another -o")
+        try:
+            empty = not any(out.iterdir())
+        except OSError as e:
+            raise OutputError(out_dir, f"cannot read output folder ({e.strerror or e})") from None
+        if not empty:
+            if not overwrite:
+                raise OutputError(out_dir, "output folder exists (use --overwrite to replace it)")
+            if not is_result_folder(out):
+                raise OutputError(
+                    out_dir,
+                    "not an emotrace result folder, so --overwrite will not replace it "
+                    "(remove it yourself or choose another -o)",
+                )
+        if out == Path(os.path.abspath(os.curdir)) or _holds(out, Path(os.curdir)):
+            raise OutputError(out_dir, "output folder is the current folder or holds it; choose another -o")
+    parent = out.parent
     if parent.exists() and not parent.is_dir():
         raise OutputError(out, f"cannot create output folder ({parent.name} is not a folder)")
     if not parent.exists():
@@ -372,15 +452,17 @@ def prepare_output(out_dir: str | os.PathLike[str], overwrite: bool) -> tuple[Pa
             raise OutputError(parent, f"cannot create output folder ({e.strerror or e})") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(out, "output location is not writable")
+    remove_stale_tmp(parent, out.name)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_INFIX}{os.getpid()}-", dir=parent))
     except OSError as e:
         raise OutputError(out, f"output location is not writable ({e.strerror or e})") from None
+    (tmp / RESULT_MARKER).write_text(f"emotrace {__version__} result folder\n", encoding="utf-8")
     return out, tmp
 
 
 def commit_output(tmp: Path, out: Path) -> None:
-    """Atomically put the finished result folder in place."""
+    """Atomically put the finished result folder in place (an empty folder is replaced too)."""
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.replace(out, old)
@@ -397,16 +479,20 @@ def analyze(
     hook: ProgressHook | None = None,
     overwrite: bool = False,
     formats: list[str] | None = None,
+    front: str = "api",
 ) -> Timeline:
-    """Analyse one video; write the result folder when ``out_dir`` is given."""
+    """Analyse one video; write the result folder when ``out_dir`` is given.
+
+    ``front`` (``api``, ``cli``, ``batch``, ``serve``) words the hints of input errors in the
+    caller's terms."""
     config = config or Config()
     hook = hook or null_hook
     check_device(config.device)
     info = probe(video)
-    check_streams(info, config, video)
+    check_streams(info, config, video, front)
     out = tmp = None
     if out_dir is not None:
-        out, tmp = prepare_output(out_dir, overwrite)
+        out, tmp = prepare_output(out_dir, overwrite, inputs=(video,))
     try:
         t_start = time.perf_counter()
         timeline = new_timeline(info, config)

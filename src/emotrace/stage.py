@@ -22,7 +22,7 @@ import importlib.util
 from abc import ABC
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from emotrace.errors import ConfigError
 
@@ -173,9 +173,33 @@ def build_stage(slot: str, backend: str, options: dict[str, Any]) -> Stage | Non
     cls = get_stage_class(slot, backend)
     if cls is None:
         return None
+    return cls(validate_options(cls, slot, options))
+
+
+def validate_options(cls: type[Stage], slot: str, options: dict[str, Any]) -> BaseModel:
+    """A backend's options from config, or one :class:`ConfigError` line naming the option."""
     try:
-        opts = cls.Options.model_validate(options)
-    except Exception as e:  # noqa: BLE001 - pydantic or option errors become one line
-        first = str(e).splitlines()
-        raise ConfigError(f"stages.{slot}: {first[1] if len(first) > 1 else first[0]}: {first[-1].strip()}") from None
-    return cls(opts)
+        return cls.Options.model_validate(options)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"]) or "options"
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(sorted(cls.Options.model_fields)) or "none"
+            raise ConfigError(
+                f"stages.{slot}.{loc}: unknown option for backend {cls.backend!r} (its options: {known})"
+            ) from None
+        raise ConfigError(f"stages.{slot}.{loc}: {err['msg']}") from None
+
+
+def check_config_stages(stages: dict[str, Any]) -> None:
+    """Every configured slot exists and every option given for it (enabled or not) is valid."""
+    load_builtin()
+    for slot, sc in stages.items():
+        if slot not in SLOT_ORDER:
+            raise ConfigError(f"stages.{slot}: unknown stage; stages are {', '.join(SLOT_ORDER)}")
+        options = sc.options()
+        if not options:
+            continue
+        cls = get_stage_class(slot, sc.backend)
+        if cls is not None:
+            validate_options(cls, slot, options)

@@ -113,3 +113,21 @@ def test_index_must_exist_unless_created(tmp_path: Path) -> None:
     assert not (tmp_path / "typo").exists()
     with CorpusIndex(tmp_path / "new", create=True) as idx:
         assert idx.videos().empty and idx.status_of("x") is None
+
+
+def test_folder_expansion_skips_results(tmp_path: Path) -> None:
+    """``batch . -o results`` run twice must not analyse its own highlight clips (issue 20)."""
+    root = _tree(tmp_path)
+    res = root / "results" / "talk-1234abcd"
+    (res / "highlights").mkdir(parents=True)
+    (res / "highlights" / "clip_01.mp4").write_bytes(b"clip")
+    (res / ".emotrace-result").write_text("emotrace")
+    other = root / "old_run" / "x"  # an emotrace result folder elsewhere in the tree
+    other.mkdir(parents=True)
+    (other / ".emotrace-result").write_text("emotrace")
+    (other / "annotated.mp4").write_bytes(b"video")
+    items = collect_inputs([str(root)], exclude=[root / "results"])
+    names = sorted(p.path.relative_to(root).as_posix() for p in items)
+    assert names == ["a/talk.mp4", "b/deep/voice.wav", "b/talk.mp4", "c.MKV"]
+    with pytest.raises(InputError, match="matches no video"):  # a pattern that reaches only result files
+        collect_inputs([str(root / "*" / "*" / "*.mp4")], exclude=[])

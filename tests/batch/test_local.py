@@ -198,3 +198,24 @@ def test_pool_worker_killed_is_retried(clips_dir, cheap_config, tmp_path: Path) 
     status = CorpusIndex(out).status().set_index("video")
     assert status.loc[killed[0], "attempts"] == 2 and status.loc[killed[0], "status"] == "done"
     assert len(list(out.glob(f"*/{MARKER}"))) == 2
+
+
+def test_changed_input_that_fails_drops_its_old_result(crema_d: Path, cheap_config, tmp_path: Path) -> None:
+    """A video re-analysed because its file changed, and failing now, keeps no stale result or index row."""
+    src = tmp_path / "in" / "clip.flv"
+    src.parent.mkdir()
+    shutil.copy(crema_d / "1001_DFA_HAP_XX.flv", src)
+    out = tmp_path / "out"
+    items = collect_inputs([str(src.parent)])
+    s = run_batch(items, out, config=cheap_config, engine=LocalEngine(1))
+    assert s.done == 1
+    folder = out / items[0].name
+    assert (folder / "timeline.json").is_file()
+    assert items[0].name in set(CorpusIndex(out).videos()["video"])
+    src.write_bytes(src.read_bytes()[:2000])  # the file changes into one that cannot be analysed
+    s = run_batch(collect_inputs([str(src.parent)]), out, config=cheap_config, engine=LocalEngine(1))
+    assert s.failed == 1
+    assert not folder.exists()
+    idx = CorpusIndex(out)
+    assert items[0].name not in set(idx.videos()["video"])
+    assert idx.status_of(items[0].name) == "failed"

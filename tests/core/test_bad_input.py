@@ -72,9 +72,17 @@ def test_existing_output_refused_unless_overwrite(emotrace_cli, media, tmp_path)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "use --overwrite" in lines[0]
     assert (out / "keep.txt").exists()
+    # --overwrite replaces only folders emotrace wrote: a user's folder stays as it is
     proc = analyze(emotrace_cli, media["noaudio"], out, "--video-only", "-q", "--overwrite")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "not an emotrace result folder" in lines[0]
+    assert (out / "keep.txt").exists()
+    res = tmp_path / "emotrace_result"
+    assert analyze(emotrace_cli, media["noaudio"], res, "--video-only", "-q").returncode == 0
+    (res / "keep.txt").write_text("added later")
+    proc = analyze(emotrace_cli, media["noaudio"], res, "--video-only", "-q", "--overwrite")
     assert proc.returncode == 0, proc.stderr
-    assert (out / "timeline.json").exists() and not (out / "keep.txt").exists()
+    assert (res / "timeline.json").exists() and not (res / "keep.txt").exists()
 
 
 def test_tolerate_corrupt_analyses_what_is_there(emotrace_cli, media, tmp_path):

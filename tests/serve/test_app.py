@@ -177,3 +177,129 @@ def test_choose_a_video_from_the_data_folder(server, clip_mp4: Path) -> None:  #
     assert job["status"] == "done", job
     page = server.get(job["result_url"])[2].decode()
     assert f'src="/results/{job["id"]}/video"' in page and 'id="plot"' in page
+
+
+# ---- other pages cannot drive the server (issue 20) --------------------------------------------
+def _raw(server, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, str], bytes]:  # type: ignore[no-untyped-def]
+    import http.client
+
+    port = int(server.url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.putrequest(method, path, skip_host="Host" in headers, skip_accept_encoding=True)
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        if body:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def test_foreign_host_is_refused(server) -> None:  # type: ignore[no-untyped-def]
+    status, _, body = _raw(server, "GET", "/", {"Host": "evil.example"})
+    assert status == 421 and b"answers only to" in body
+    status, _, _ = _raw(server, "GET", "/api/results/x", {"Host": "evil.example:8765"})
+    assert status == 421
+    for host in ("localhost", f"127.0.0.1:{server.url.rsplit(':', 1)[1]}"):
+        assert _raw(server, "GET", "/", {"Host": host})[0] == 200, host
+
+
+def test_cross_origin_posts_are_refused(server, clip_mp4: Path) -> None:  # type: ignore[no-untyped-def]
+    port = server.url.rsplit(":", 1)[1]
+    form = urllib.parse.urlencode({"name": "nope.mp4"}).encode()
+    ctype = {"Content-Type": "application/x-www-form-urlencoded"}
+    for extra in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                  {"Sec-Fetch-Site": "cross-site", "Origin": f"http://127.0.0.1:{port}"},
+                  {"Referer": "http://evil.example/page.html"}):  # fmt: skip
+        status, _, body = _raw(server, "POST", "/analyze", {"Host": f"127.0.0.1:{port}", **ctype, **extra}, form)
+        assert status == 403, (extra, body[:200])
+    before = set((server.data / "videos").iterdir())
+    boundary = "b0undary"
+    upload = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.mp4"\r\n\r\n').encode() + \
+        clip_mp4.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    status, _, _ = _raw(server, "POST", "/upload", {"Host": f"127.0.0.1:{port}", "Origin": "http://evil.example",
+                        "Content-Type": f"multipart/form-data; boundary={boundary}"}, upload)  # fmt: skip
+    assert status == 403 and set((server.data / "videos").iterdir()) == before
+    # the server's own page (same origin) and non-browser clients still work
+    status, _, _ = _raw(server, "POST", "/analyze", {"Host": f"127.0.0.1:{port}", **ctype,
+                        "Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}, form)  # fmt: skip
+    assert status == 404  # passed the guard: "no video called nope.mp4"
+
+
+def test_security_headers(server) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/static/app.css", "/no/such/page"):
+        _, headers, _ = server.get(path)
+        headers = {k.lower(): v for k, v in headers.items()}
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+
+
+def test_chunked_upload_stops_at_the_limit(server) -> None:  # type: ignore[no-untyped-def]
+    """A chunked upload (no Content-Length) of 8x the limit: refused with 413, and neither the
+    data folder nor /tmp ever holds more than the limit of it."""
+    import http.client
+    import shutil
+    import tempfile
+    import threading
+
+    from tests.serve.conftest import MAX_UPLOAD_MB
+
+    limit = MAX_UPLOAD_MB * 2**20
+    port = int(server.url.rsplit(":", 1)[1])
+    watch = [server.data, Path(tempfile.gettempdir())]
+    peak = {"bytes": 0}
+    stop = threading.Event()
+
+    def parts() -> int:
+        total = 0
+        for d in watch:
+            for p in d.rglob("*"):
+                try:
+                    if p.is_file() and (p.suffix == ".part" or p.name.startswith(("tmp", "spooled"))):
+                        total += p.stat().st_size
+                except OSError:
+                    pass
+        return total
+
+    def monitor() -> None:
+        while not stop.is_set():
+            peak["bytes"] = max(peak["bytes"], parts())
+            time.sleep(0.05)
+
+    import time
+
+    t = threading.Thread(target=monitor, daemon=True)
+    t.start()
+    boundary = "chunky"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.putrequest("POST", "/upload")
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+
+    def chunk(b: bytes) -> None:
+        conn.send(f"{len(b):x}\r\n".encode() + b + b"\r\n")
+
+    try:
+        chunk(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n\r\n'.encode())
+        block = b"\0" * (256 * 1024)
+        for _ in range(8 * limit // len(block)):
+            chunk(block)
+        chunk(f"\r\n--{boundary}--\r\n".encode())
+        conn.send(b"0\r\n\r\n")
+        r = conn.getresponse()
+        status, body = r.status, r.read().decode()
+    except (BrokenPipeError, ConnectionResetError):
+        status, body = 413, ""  # the server may stop reading once it has refused
+    finally:
+        conn.close()
+        stop.set()
+        t.join()
+    assert status == 413, body[:300]
+    assert peak["bytes"] <= limit + 64 * 1024, peak
+    assert not [p for p in server.data.rglob("*.part")]
+    assert shutil.disk_usage(server.data)  # the data folder is still there

@@ -24,6 +24,18 @@ def _plot_x(page, frac: float) -> tuple[float, float]:  # type: ignore[no-untype
     return box["x"] + vx * box["width"] / 1000.0, box["y"] + 40
 
 
+def wait_for(page, expression: str, timeout: int) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``expression`` with ``page.evaluate`` until it is true. (Playwright's
+    ``wait_for_function`` compiles its predicate with eval, which the server's CSP forbids.)"""
+    import time
+
+    deadline = time.time() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.time() > deadline:
+            raise playwright_errors(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
 def test_upload_progress_plot_and_seek(server, browser, clip_mp4: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
@@ -34,13 +46,13 @@ def test_upload_progress_plot_and_seek(server, browser, clip_mp4: Path, tmp_path
     page.click("#upload-button")
     page.wait_for_url("**/jobs/**", timeout=30_000)
     try:  # catch the bar moving (a short clip may finish first)
-        page.wait_for_function("document.getElementById('pct').textContent !== '0%'", timeout=20_000)
+        wait_for(page, "document.getElementById('pct').textContent !== '0%'", timeout=20_000)
         page.screenshot(path=str(tmp_path / "2-progress.png"))
     except playwright_errors:
         pass
     page.wait_for_url("**/results/**", timeout=150_000)
     page.wait_for_selector("#timeline-plot", state="visible")
-    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20_000)
+    wait_for(page, "document.getElementById('video').readyState >= 1", timeout=20_000)
     duration = page.evaluate("document.getElementById('video').duration")
     assert 1.5 < duration < 3.0
     assert page.locator("#timeline-plot rect").count() > 2  # emotion bands drawn
@@ -50,8 +62,7 @@ def test_upload_progress_plot_and_seek(server, browser, clip_mp4: Path, tmp_path
         x, y = _plot_x(page, frac)
         page.mouse.click(x, y)
         want = frac * float(page.locator("#timeline-plot").get_attribute("data-duration"))
-        page.wait_for_function(
-            f"Math.abs(document.getElementById('video').currentTime - {want}) < 0.12", timeout=10_000
+        wait_for(page, f"Math.abs(document.getElementById('video').currentTime - {want}) < 0.12", timeout=10_000
         )
         cursor_x = float(page.locator("#cursor").get_attribute("x1"))
         left, right = (float(page.locator("#timeline-plot").get_attribute(a)) for a in ("data-left", "data-right"))
@@ -61,7 +72,7 @@ def test_upload_progress_plot_and_seek(server, browser, clip_mp4: Path, tmp_path
     # the cursor follows playback
     before = float(page.locator("#cursor").get_attribute("x1"))
     page.evaluate("(() => { const v = document.getElementById('video'); v.muted = true; return v.play(); })()")
-    page.wait_for_function("document.getElementById('video').currentTime > 0.9", timeout=10_000)
+    wait_for(page, "document.getElementById('video').currentTime > 0.9", timeout=10_000)
     page.evaluate("document.getElementById('video').pause()")
     page.wait_for_timeout(300)
     after = float(page.locator("#cursor").get_attribute("x1"))

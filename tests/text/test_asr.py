@@ -120,7 +120,12 @@ def test_analyze_video_words_only(tmp_path: Path) -> None:
     config = Config(stages={"words": StageConfig(backend="default")})
     tl = analyze(clip, config=config)
     text = " ".join(w.text.lower() for w in tl.words)
-    assert "forget" in text and "jacket" in text  # CREMA-D sentence DFA: "Don't forget a jacket"
+    # CREMA-D sentence DFA: "Don't forget a jacket". Whisper-base int8 hears the last word
+    # differently on different CPUs ("jacket", "to check it"): check the words it always gets
+    # and that it heard one short sentence, not a hallucinated paragraph.
+    words = [w.strip(".,!?'\"").replace("\u2019", "'") for w in text.split()]
+    assert "don't" in words and "forget" in words, text
+    assert 3 <= len(words) <= 7, text
     assert tl.utterances and tl.utterances[0].language == "en"
     assert {"whisper-base", "emotrace-text-mpnet-pn", "emotrace-text-minilm-pn", "minilm-tokenizer"} <= {
         m.name for m in tl.provenance.models

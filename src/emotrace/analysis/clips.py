@@ -118,14 +118,39 @@ def export_highlights(
     """One clip per segment (``clip_01.<ext>``...) and, with ``reel``, ``reel.<ext>``."""
     src, out_dir = Path(src), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ext = src.suffix.lower() or ".mkv"
+    exts = clip_extensions(src)
     clips = []
     for k, seg in enumerate(segments, 1):
-        p = out_dir / f"clip_{k:02d}{ext}"
-        remux_segments(src, p, [seg])
-        clips.append(p)
+        clips.append(_remux_any(src, out_dir, f"clip_{k:02d}", exts, [seg]))
     reel_path = None
     if reel and segments:
-        reel_path = out_dir / f"reel{ext}"
-        remux_segments(src, reel_path, sorted(segments))
+        reel_path = _remux_any(src, out_dir, "reel", exts, sorted(segments))
     return clips, reel_path
+
+
+# container (as FFmpeg names the demuxer) -> extension whose muxer takes the same codecs
+_CONTAINER_EXT = {"mov": ".mp4", "mp4": ".mp4", "matroska": ".mkv", "webm": ".mkv", "flv": ".flv",
+                  "avi": ".avi", "mpegts": ".ts", "mpeg": ".mpg", "asf": ".wmv", "ogg": ".ogg"}  # fmt: skip
+
+
+def clip_extensions(src: Path) -> list[str]:
+    """Extensions to try for stream-copied clips of ``src``: the one of its real container
+    (never its file name, which may lie), then Matroska, which takes almost any codec."""
+    with _open(src) as probe:
+        names = probe.format.name.split(",")
+    exts = [_CONTAINER_EXT[n] for n in names if n in _CONTAINER_EXT][:1]
+    return list(dict.fromkeys([*exts, ".mkv"]))
+
+
+def _remux_any(src: Path, out_dir: Path, stem: str, exts: list[str], segments: Sequence[tuple[float, float]]) -> Path:
+    """Remux into the first container of ``exts`` that accepts the streams."""
+    last: Exception | None = None
+    for ext in exts:
+        path = out_dir / f"{stem}{ext}"
+        try:
+            remux_segments(src, path, segments)
+            return path
+        except (ValueError, av.error.FFmpegError, OutputError) as e:  # the muxer refuses a codec
+            path.unlink(missing_ok=True)
+            last = e
+    raise OutputError(out_dir / stem, f"no container takes these streams ({last})")

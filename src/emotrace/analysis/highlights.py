@@ -4,6 +4,7 @@ written, export each as a stream-copied clip plus one reel under ``highlights/``
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -87,6 +88,10 @@ class HighlightStage(Stage):
                                          [(h.start_s, h.end_s) for h in highlights], reel=o.reel)
         except EmotraceError as e:
             ctx.warn(f"highlight clips not exported: {e}")
+            return
+        except Exception as e:  # noqa: BLE001 - a failed remux is a note, never the end of the analysis
+            ctx.warn(f"highlight clips not exported: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            shutil.rmtree(ctx.workdir / "highlights", ignore_errors=True)
             return
         for h, c in zip(highlights, clips, strict=True):
             h.clip = str(c.relative_to(ctx.workdir))

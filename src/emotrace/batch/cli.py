@@ -114,7 +114,7 @@ def batch(
     if scheduler and dask_local:
         raise EmotraceError("--scheduler and --dask-local exclude each other")
     cfg = load_config(config, list(set_ or []))
-    items = collect_inputs(inputs)
+    items = collect_inputs(inputs, exclude=[out])
     engine: Engine
     if scheduler or dask_local:
         engine = DaskEngine(scheduler=scheduler, local_workers=dask_local)

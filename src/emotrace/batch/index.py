@@ -132,6 +132,11 @@ class CorpusIndex:
             self._insert("persons", tables.get("persons", []))
             self._insert("windows", tables.get("windows", []))
 
+    def remove(self, video: str) -> None:
+        """Drop one video's summary rows (its status row stays)."""
+        with self._conn:
+            self._delete_video(video)
+
     def set_status(self, video: str, path: str, status: str, **fields: Any) -> None:
         """Record a video's batch status (``done`` or ``failed`` with ``error``)."""
         row = {"video": video, "path": path, "status": status, "error": None, **fields}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emotrace.errors import InputError
+from emotrace.io.results import RESULT_MARKER
 
 VIDEO_EXTS = frozenset(
     {".mp4", ".mov", ".mkv", ".avi", ".webm", ".flv", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".3gp", ".mts"}
@@ -77,13 +78,27 @@ def read_manifest(path: Path) -> list[BatchItem]:
     return items
 
 
-def collect_inputs(specs: list[str]) -> list[BatchItem]:
-    """Expand folders, globs, files and ``.csv`` manifests into unique, named batch items."""
+def _in_results(path: Path, exclude: list[Path]) -> bool:
+    """Whether ``path`` lies in one of the ``exclude`` folders or in an emotrace result folder
+    (clips under ``highlights/``, annotated videos): batch never analyses its own output."""
+    resolved = path.resolve()
+    if any(resolved.is_relative_to(e) for e in exclude):
+        return True
+    return any((d / RESULT_MARKER).is_file() or (d / "batch.json").is_file() for d in resolved.parents)
+
+
+def collect_inputs(specs: list[str], exclude: list[str | Path] | None = None) -> list[BatchItem]:
+    """Expand folders, globs, files and ``.csv`` manifests into unique, named batch items.
+
+    Folder and pattern expansion skips ``exclude`` (the batch's own output folder) and every
+    emotrace result folder; files named one by one or in a manifest are taken as given.
+    """
+    skip = [Path(e).expanduser().resolve() for e in exclude or []]
     items: list[BatchItem] = []
     for spec in specs:
         p = Path(spec).expanduser()
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and is_media(q))
+            found = sorted(q for q in p.rglob("*") if q.is_file() and is_media(q) and not _in_results(q, skip))
             if not found:
                 raise InputError(p, "folder holds no video or audio files")
             items += [BatchItem(path=q, name=item_name(q)) for q in found]
@@ -93,7 +108,7 @@ def collect_inputs(specs: list[str]) -> list[BatchItem]:
             items.append(BatchItem(path=p, name=item_name(p)))
         elif glob.has_magic(spec):
             found = sorted(Path(q) for q in glob.glob(str(p), recursive=True) if Path(q).is_file())
-            found = [q for q in found if is_media(q)]
+            found = [q for q in found if is_media(q) and not _in_results(q, skip)]
             if not found:
                 raise InputError(spec, "pattern matches no video or audio files")
             items += [BatchItem(path=q, name=item_name(q)) for q in found]

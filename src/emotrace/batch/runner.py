@@ -99,6 +99,7 @@ def run_batch(
             else:
                 summary.failed += 1
                 summary.failures[it.name] = o.error or "failed"
+                _drop_stale(index, out / it.name, it.name, extra)
                 index.set_status(
                     it.name, str(it.path), "failed", error=o.error, attempts=attempts, worker=o.worker, **extra
                 )
@@ -174,6 +175,17 @@ def _indexed(index: CorpusIndex, it: BatchItem, folder: Path, extra: dict[str, A
     marker = read_marker(folder) or {}
     index.add(rows, {"id": it.id, **extra, "seconds": marker.get("seconds"), "worker": marker.get("worker")})
     return True
+
+
+def _drop_stale(index: CorpusIndex, folder: Path, name: str, extra: dict[str, Any]) -> None:
+    """A video that failed now must not keep the result and index rows of an earlier version
+    of its file: they would describe media that is no longer there."""
+    marker = read_marker(folder)
+    if marker is not None and marker.get("input_sha256") == extra.get("input_sha256"):
+        return  # the same file is analysed there (with this or an earlier config): still true
+    if folder.is_dir() and (marker is not None or (folder / "timeline.json").is_file()):
+        shutil.rmtree(folder, ignore_errors=True)
+    index.remove(name)
 
 
 def _write_failures(out: Path, items: list[BatchItem], summary: BatchSummary) -> None:

@@ -96,7 +96,7 @@ def process(task: Task) -> Outcome:
     worker = f"{os.uname().nodename}:{os.getpid()}"
     t0 = time.perf_counter()
     try:
-        tl = analyze(task.path, task.out_dir, config=_config(task.config_json), overwrite=True)
+        tl = analyze(task.path, task.out_dir, config=_config(task.config_json), overwrite=True, front="batch")
         summary = summarize(tl, task.name)
         seconds = round(time.perf_counter() - t0, 3)
         write_marker(

@@ -28,6 +28,8 @@ class TrackFaces:
     embedding: np.ndarray | None = None
     n_obs: int = 0
     last_mesh_t: float = -np.inf
+    mesh_tries: int = 0  # landmarker runs on this track's crops
+    mesh_hits: int = 0  # ... that found a face
     thumbnail: tuple[float, np.ndarray] | None = None  # (quality, small RGB image) of the best face
 
     def offer(self, quality: float, crop: np.ndarray, box_in_crop: tuple[float, float, float, float], keep: int) -> None:

@@ -21,6 +21,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from emotrace.errors import DependencyMissing, ModelNotFound
+from emotrace.faces.aus import action_units, au_summary_rows
 from emotrace.faces.detect import BlazeFace, Detection
 from emotrace.faces.expression import ExpressionBackend, crop_box, get_backend_class, load_backends
 from emotrace.faces.expression_fer import to_gray
@@ -75,6 +76,11 @@ class FacesOptions(BaseModel):
     identity_threshold: float = Field(default=0.5, gt=0, description="dlib distance below which tracks merge")
     min_embed_px: int = Field(default=40, ge=16, description="smallest face (pixels) used for identity")
     min_track_obs: int = Field(default=2, ge=1, description="shorter tracks are dropped unless confident")
+    confirm_below: float = Field(
+        default=0.7, ge=0, le=1,
+        description="a track whose best detector score stays below this is kept only if the landmarker "
+        "finds a face in its crops at least once (title cards, patterns); 0: keep every track",
+    )
     smoothing: Literal["hmm", "ema", "none"] = "hmm"
     smoothing_tau_s: float = Field(default=1.0, gt=0, description="EMA time constant")
     hmm_stay_per_s: float = Field(default=0.7, gt=0, lt=1, description="HMM: chance a label lasts one more second")
@@ -246,13 +252,17 @@ class FacesStage(Stage):
         size_orig = min(d.box[2], d.box[3]) * to_orig
         pose = None
         shapes = None
+        aus = None
         due = frame.time_s - tf.last_mesh_t >= o.landmarks_interval_s - 1e-6
         if self.landmarker is not None and due and size_orig >= MIN_MESH_PX:
             tf.last_mesh_t = frame.time_s
             x0, y0, x1, y1 = _square(db.box, 0.3, bw, bh)
             mesh = self.landmarker(big[y0:y1, x0:x1])
+            tf.mesh_tries += 1
             if mesh is not None:
+                tf.mesh_hits += 1
                 pose, shapes = mesh.head_pose, mesh.blendshapes
+                aus = action_units(mesh.blendshapes, mesh.landmarks)
         yaw, pitch = (pose[0], pose[1]) if pose is not None else pose_from_keypoints(d.keypoints)
         q = face_quality(size_orig, sharpness(to_gray(crop)) if crop.size else 0.0, yaw, pitch)
         if tf.thumbnail is None or q > tf.thumbnail[0]:
@@ -278,6 +288,7 @@ class FacesStage(Stage):
             keypoints=[(round(float(a) * to_orig, 1), round(float(b) * to_orig, 1)) for a, b in d.keypoints],
             head_pose=pose,
             blendshapes=shapes,
+            aus=aus,
             emotion=ctx.scores(p, model=self.expr.name),
         )
         self.raw.append(_Raw(obs, np.asarray(p, np.float64)))
@@ -301,7 +312,11 @@ class FacesStage(Stage):
         for r in self.raw:
             tid = r.obs.track_id or 0
             scores[tid] = max(scores.get(tid, 0.0), r.obs.det_score)
-        kept = [t for t in self.done if t.n_obs >= o.min_track_obs or scores.get(t.track_id, 0.0) >= 0.75]
+        kept = [
+            t for t in self.done
+            if (t.n_obs >= o.min_track_obs or scores.get(t.track_id, 0.0) >= 0.75)
+            and not _unconfirmed(t, scores.get(t.track_id, 0.0), o.confirm_below)
+        ]  # fmt: skip
         kept_ids = {t.track_id for t in kept}
         raw = [r for r in self.raw if r.obs.track_id in kept_ids]
         person_of = cluster_tracks(kept, o.identity_threshold)
@@ -312,12 +327,18 @@ class FacesStage(Stage):
         for pid, rs in by_person.items():
             self._smooth_person(ctx, pid, rs)
         ctx.timeline.persons.sort(key=lambda p: int(p.id[1:]))
-        self._thumbnails(ctx, kept, person_of)
+        try:
+            self._thumbnails(ctx, kept, person_of)
+        except (OSError, ValueError) as e:  # an image that cannot be written is a note, not the end
+            ctx.warn(f"faces: person thumbnails not written ({e})")
         raw.sort(key=lambda r: (r.obs.time_s, r.obs.person_id or ""))
         ctx.timeline.faces.extend(r.obs for r in raw)
         step = 1.0 / (self.fps(ctx) or 5.0)
         ctx.timeline.tables["persons"] = person_rows(ctx.timeline, step)
         ctx.timeline.tables["faces_per_second"] = second_rows(ctx.timeline)
+        au_rows = au_summary_rows(ctx.timeline.faces)
+        if au_rows:
+            ctx.timeline.tables["au_summary"] = au_rows
         if not raw:
             ctx.warn("faces: no faces found")
         self.raw, self.done, self.tracks = [], [], {}
@@ -353,6 +374,12 @@ class FacesStage(Stage):
                 thumb = Image.fromarray(best[person.id][1]).resize((THUMB, THUMB), Image.BILINEAR)
                 thumb.save(folder / f"{person.id}.jpg", quality=90)
                 person.thumbnail = f"persons/{person.id}.jpg"
+
+
+def _unconfirmed(t: TrackFaces, best_score: float, confirm_below: float) -> bool:
+    """A weak track (best score under ``confirm_below``) in whose crops the landmarker, a second
+    face model, never found a face: text and patterns that BlazeFace scores about 0.55."""
+    return best_score < confirm_below and t.mesh_tries > 0 and t.mesh_hits == 0
 
 
 def require_detector() -> None:

@@ -225,7 +225,8 @@ class DecodeStats:
     def __init__(self) -> None:
         self.decoded = 0
         self.errors = 0
-        self.last_time_s = 0.0
+        self.last_time_s = 0.0  # last decoded video frame
+        self.audio_end_s = 0.0  # end of the last audio packet read beside the video (not decoded)
         self.first_error_s: float | None = None
 
 
@@ -259,10 +260,19 @@ def iter_frames(
         next_t = 0.0
         decoded = 0
         seen_key = False
-        demux = c.demux(vs)
+        # audio packets are read too (not decoded) so that the end of the media is known: a
+        # video track may rightly end before the audio (a still picture over speech)
+        aus = c.streams.audio[0] if c.streams.audio else None
+        a_start = float(aus.start_time * aus.time_base) if aus is not None and aus.start_time is not None else start
+        demux = c.demux([vs, aus] if aus is not None else vs)
         while True:
             try:
                 packet = next(demux)
+                if aus is not None and packet.stream.index == aus.index:
+                    if packet.pts is not None and packet.time_base is not None:
+                        end = float((packet.pts + (packet.duration or 0)) * packet.time_base) - a_start
+                        stats.audio_end_s = max(stats.audio_end_s, end)
+                    continue
             except StopIteration:
                 break
             except av.error.FFmpegError as e:

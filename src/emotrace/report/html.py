@@ -12,6 +12,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emotrace.model import Timeline
 from emotrace.report import plots
 from emotrace.report.images import data_uri, file_data_uri, grab_frames
@@ -178,6 +180,42 @@ def _transcript(tl: Timeline) -> str:
     return "\n".join(out)
 
 
+def _action_units(tl: Timeline) -> str:
+    from emotrace.faces.aus import AU_MAP, AU_NAMES
+
+    by_person: dict[str, list[tuple[float, dict[str, float]]]] = {}
+    for f in tl.faces:
+        if f.aus and f.person_id:
+            by_person.setdefault(f.person_id, []).append((f.time_s, f.aus))
+    if not by_person:
+        return "<p class='muted'>No action units (no face mesh in this result).</p>"
+    note = ("<p class='muted'>Derived from the face landmarker's blendshapes and mesh by a documented mapping "
+            "(<code>emotrace.faces.aus</code>), not coded by a trained action-unit model.</p>")  # fmt: skip
+    parts = [note]
+    for pid in sorted(by_person, key=lambda p: (len(p), p)):
+        obs = sorted(by_person[pid], key=lambda x: x[0])
+        names = [au for au in AU_NAMES if any(au in o for _, o in obs)]
+        values = np.array([[o.get(au, np.nan) for _, o in obs] for au in names], float)
+        labels = [f"{au.upper()} {AU_MAP[au][0]}" for au in names]
+        svg = plots.au_heatmap_svg(np.array([t for t, _ in obs]), values, labels, tl.video.duration_s, pid)
+        parts.append(f'<div class="plot">{svg}</div>')
+    rows = tl.tables.get("au_summary") or []
+    if rows:
+        parts.append(_table(rows, ["person_id", "au", "name", "n", "mean", "p90", "active_share"]))
+    return "\n".join(parts)
+
+
+def _voice_quality(tl: Timeline) -> str:
+    rows = tl.tables.get("voice_features") or []
+    if not rows:
+        return "<p class='muted'>No voice features (no speech, or the voice-quality library is not installed).</p>"
+    svg = plots.voice_features_svg(rows, tl.video.duration_s)
+    segs = [r for r in rows if r.get("kind") == "segment"]
+    cols = ["start_s", "end_s", "speaker_id", "pitch_mean_hz", "pitch_sd_hz", "pitch_range_st", "jitter_local",
+            "shimmer_local", "hnr_db", "f1_hz", "f2_hz", "f3_hz", "loudness_db", "speech_rate_syl_s"]  # fmt: skip
+    return (f'<div class="plot">{svg}</div>' if svg else "") + _table(segs[:300], cols)
+
+
 def _provenance(tl: Timeline) -> str:
     p = tl.provenance
     models = [m.model_dump() for m in p.models]
@@ -197,6 +235,8 @@ def render_html(tl: Timeline, out_dir: Path | None = None, video: Path | None = 
     sections = [
         ("summary", "Summary", _summary(tl)),
         ("timelines", "Emotion timelines", _persons(tl, out_dir)),
+        ("aus", "Action units", _action_units(tl)),
+        ("voicequality", "Voice quality", _voice_quality(tl)),
         ("transitions", "Transitions", _transitions(tl)),
         ("mismatch", "Where modalities disagree", _mismatch(tl)),
         ("highlights", "Highlights", _highlights(tl, out_dir, video)),

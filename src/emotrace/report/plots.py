@@ -147,3 +147,43 @@ def transitions_svg(rows: list[dict[str, Any]], person: str, modality: str, labe
                 ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=6,
                         color="white" if m[i, j] > 0.5 else "black")
     return _svg(fig)
+
+
+@_styled
+def au_heatmap_svg(times: np.ndarray, values: np.ndarray, names: list[str], duration_s: float, title: str) -> str:
+    """Action-unit intensities (rows) over time (columns) of one person, as a heat map."""
+    fig = Figure(figsize=(9, 0.18 * len(names) + 1.0))
+    ax = fig.subplots()
+    edges = np.concatenate([times, [times[-1] + (times[-1] - times[-2] if len(times) > 1 else 0.4)]])
+    ax.pcolormesh(edges, np.arange(len(names) + 1), values, cmap="magma", vmin=0, vmax=1, shading="flat")
+    ax.set_yticks(np.arange(len(names)) + 0.5, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(duration_s, float(edges[-1])))
+    ax.set_xlabel("time (s)")
+    ax.set_title(title)
+    return _svg(fig)
+
+
+@_styled
+def voice_features_svg(rows: list[dict[str, Any]], duration_s: float) -> str | None:
+    """Pitch (mean ± SD per window) and loudness over time, one colour per speaker."""
+    wins = [r for r in rows if r.get("kind") == "window" and r.get("pitch_mean_hz") is not None]
+    if not wins:
+        return None
+    fig = Figure(figsize=(9, 3.2))
+    a, b = fig.subplots(2, 1, sharex=True)
+    speakers = sorted({str(r.get("speaker_id")) for r in wins})
+    for k, spk in enumerate(speakers):
+        rs = [r for r in wins if str(r.get("speaker_id")) == spk]
+        t = np.array([0.5 * (r["start_s"] + r["end_s"]) for r in rs])
+        m = np.array([r["pitch_mean_hz"] for r in rs], float)
+        sd = np.array([r.get("pitch_sd_hz") or 0.0 for r in rs], float)
+        colour = f"C{k % 10}"
+        a.errorbar(t, m, yerr=sd, fmt="o", ms=3, color=colour, label=spk, elinewidth=0.8)
+        b.plot(t, [r.get("loudness_db") for r in rs], "o-", ms=3, color=colour)
+    a.set_ylabel("pitch (Hz)")
+    b.set_ylabel("loudness (dB)")
+    b.set_xlabel("time (s)")
+    b.set_xlim(0, duration_s)
+    a.legend(fontsize=7, frameon=False, ncol=len(speakers))
+    return _svg(fig)

@@ -58,6 +58,8 @@ def faces_frame(tl: Timeline) -> pd.DataFrame:
             row["raw_emotion"] = f.emotion.label
         if f.head_pose is not None:
             row["yaw"], row["pitch"], row["roll"] = f.head_pose
+        if f.aus:
+            row.update(f.aus)  # au01, au02, ... (derived action units)
         rows.append(row)
     cols = ["time_s", "person_id", "x", "y", "w", "h", "emotion", *tl.labels, "valence", "arousal"]
     df = pd.DataFrame(rows)

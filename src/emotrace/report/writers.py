@@ -169,7 +169,15 @@ def write_all(tl: Timeline, out: Path, formats: list[str], video: Path | None = 
         if w is None:
             tl.provenance.warnings.append(f"output format {fmt!r} is not available in this installation")
             continue
-        w(tl, out, video)
+        if fmt == "json":
+            w(tl, out, video)  # the result itself: a failure here is a real error
+        else:
+            try:
+                w(tl, out, video)
+            except Exception as e:  # noqa: BLE001 - an output step must not throw the analysis away
+                msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                tl.provenance.warnings.append(f"output {fmt!r} not written: {type(e).__name__}: {msg}"[:300])
+                continue
         done.append(fmt)
     # warnings may have grown: rewrite the timeline last so it is complete
     write_json(tl, out, video)

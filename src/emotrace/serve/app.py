@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
+import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from emotrace.config import load_config
@@ -31,11 +30,13 @@ from emotrace.serve import pages
 from emotrace.serve.data import viewer_payload
 from emotrace.serve.jobs import JobManager
 from emotrace.serve.names import inside, is_media_name, safe_filename
+from emotrace.serve.security import GuardMiddleware, allowed_hosts
+from emotrace.serve.upload import UploadError, receive_upload
 
 STATIC = Path(__file__).parent / "static"
 RESULT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 MULTIPART_SLACK = 64 * 1024
-CHUNK = 1 << 20
+FORM_LIMIT = 16 * 1024
 DRAIN_LIMIT = 2 << 30  # bytes of a refused upload read before answering
 
 
@@ -47,8 +48,15 @@ class Failure(HTTPException):
         self.title = title
 
 
-def create_app(data_dir: Path, max_upload_mb: int = 500, overrides: list[str] | None = None) -> FastAPI:
-    """Build the app serving ``data_dir`` (created if missing)."""
+def create_app(
+    data_dir: Path,
+    max_upload_mb: int = 500,
+    overrides: list[str] | None = None,
+    host: str = "127.0.0.1",
+    allow_hosts: list[str] | None = None,
+) -> FastAPI:
+    """Build the app serving ``data_dir`` (created if missing), answering to localhost names,
+    ``host`` (the address it listens on) and ``allow_hosts``."""
     data_dir = data_dir.resolve()
     videos_dir, results_dir = data_dir / "videos", data_dir / "results"
     for d in (videos_dir, results_dir):
@@ -64,6 +72,7 @@ def create_app(data_dir: Path, max_upload_mb: int = 500, overrides: list[str] | 
 
     app = FastAPI(title="emotrace", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.jobs = jobs
+    app.add_middleware(GuardMiddleware, hosts=allowed_hosts(host, allow_hosts or []))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # ---- errors: one page each, never a traceback -------------------------------------------
@@ -112,7 +121,7 @@ def create_app(data_dir: Path, max_upload_mb: int = 500, overrides: list[str] | 
 
         try:
             info = probe(video)
-            check_streams(info, config)
+            check_streams(info, config, front="serve")
         except InputError as e:
             raise Failure(400, "Cannot analyse this file", f"{shown}: {e.problem}") from None
         except EmotraceError as e:
@@ -145,29 +154,30 @@ def create_app(data_dir: Path, max_upload_mb: int = 500, overrides: list[str] | 
     @app.post("/upload")
     async def upload(request: Request) -> Response:
         length = request.headers.get("content-length")
+        too_big = Failure(413, "Upload too large", f"the file is larger than the {max_upload_mb} MB limit")
         if length and length.isdigit() and int(length) > max_bytes + MULTIPART_SLACK:
-            # read (and drop) what the browser is sending, so it gets the page instead of a reset connection
-            drained = 0
-            async for chunk in request.stream():
-                drained += len(chunk)
-                if drained > DRAIN_LIMIT:
-                    break
-            raise Failure(413, "Upload too large", f"the file is larger than the {max_upload_mb} MB limit")
+            await _drain(request)  # so that the browser gets the page instead of a reset connection
+            raise too_big
         try:
-            form = await request.form(max_files=1, max_fields=8)
-        except Exception:  # noqa: BLE001 - any parser failure is the client's malformed upload
-            raise Failure(400, "Bad upload", "the upload could not be read (send a multipart form)") from None
+            up = await receive_upload(request.headers.get("content-type", ""), request.stream(), videos_dir, max_bytes)
+        except UploadError as e:
+            if e.status == 413:
+                await _drain(request)
+                raise too_big from None
+            raise Failure(400, "Bad upload", str(e)) from None
         try:
-            item = form.get("file")
-            if not isinstance(item, UploadFile) or not item.filename:
+            if up.path is None or not up.filename:
                 raise Failure(400, "No file", "choose a video file to upload")
-            name = safe_filename(item.filename)
+            name = safe_filename(up.filename)
             if name is None or not is_media_name(name):
-                raise Failure(400, "Not a video", f"{item.filename!r}: not a video or audio file name "
+                raise Failure(400, "Not a video", f"{up.filename!r}: not a video or audio file name "
                               "(expected .mp4, .mov, .mkv, .webm, .avi, ... )")
-            dest = await run_in_threadpool(_save, item, videos_dir, name, max_bytes)
+            if up.size == 0:
+                raise Failure(400, "Empty file", f"{name}: the uploaded file is empty")
+            dest = _place(up.path, videos_dir, name)
+            up.path = None
         finally:
-            await form.close()
+            up.discard()
         try:
             return await run_in_threadpool(start_job, dest, name)
         except Failure:
@@ -176,8 +186,15 @@ def create_app(data_dir: Path, max_upload_mb: int = 500, overrides: list[str] | 
 
     @app.post("/analyze")
     async def analyze_existing(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=8)
-        name = str(form.get("name") or "")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > FORM_LIMIT:
+                raise Failure(413, "Request too large", "the form is larger than a video name can be")
+        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            raise Failure(400, "Bad request", "send the video name as a form field")
+        fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
+        name = (fields.get("name") or [""])[0]
         path = inside(data_dir, name)
         if path is None or not path.is_file() or not is_media_name(path.name) or path.is_relative_to(results_dir):
             raise Failure(404, "No such video", f"no video called {name!r} in the data folder")
@@ -227,28 +244,25 @@ def create_app(data_dir: Path, max_upload_mb: int = 500, overrides: list[str] | 
     return app
 
 
-def _save(item: UploadFile, folder: Path, name: str, max_bytes: int) -> Path:
-    """Copy an upload into ``folder`` under a fresh name, enforcing the size limit."""
-    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=folder)
-    tmp = Path(tmp_name)
-    size = 0
+async def _drain(request: Request) -> None:
+    """Read (and drop, never store) what a refused upload still sends, up to DRAIN_LIMIT."""
+    drained = 0
     try:
-        with os.fdopen(fd, "wb") as f:
-            item.file.seek(0)
-            while chunk := item.file.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise Failure(413, "Upload too large", f"the file is larger than the {max_bytes // 2**20} MB limit")
-                f.write(chunk)
-        if size == 0:
-            raise Failure(400, "Empty file", f"{name}: the uploaded file is empty")
-        stem, suffix = Path(name).stem, Path(name).suffix
-        dest = folder / name
-        n = 1
-        while dest.exists():
-            dest = folder / f"{stem}-{n}{suffix}"
-            n += 1
-        os.replace(tmp, dest)
-        return dest
-    finally:
-        tmp.unlink(missing_ok=True)
+        async for chunk in request.stream():
+            drained += len(chunk)
+            if drained > DRAIN_LIMIT:
+                break
+    except Exception:  # noqa: BLE001, S110 - the client went away or the stream was already read
+        pass
+
+
+def _place(tmp: Path, folder: Path, name: str) -> Path:
+    """Give a finished upload its final name in ``folder`` (``name-1.mp4``... when taken)."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    dest = folder / name
+    n = 1
+    while dest.exists():
+        dest = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    os.replace(tmp, dest)
+    return dest

@@ -20,6 +20,10 @@ def serve_cmd(
     ),
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload accepted, in MB.")] = 500,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Config override for analyses, key=value.")] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="Another host name the server answers to (repeatable; localhost names always are)."),
+    ] = None,
 ) -> None:
     """Serve the local web viewer: upload or choose a video, follow the analysis, browse results."""
     try:
@@ -33,7 +37,7 @@ def serve_cmd(
     if data_dir.exists() and not data_dir.is_dir():
         raise InputError(data_dir, "--data-dir is not a folder")
     try:
-        app = create_app(data_dir, max_upload_mb, list(set_ or []))
+        app = create_app(data_dir, max_upload_mb, list(set_ or []), host=host, allow_hosts=list(allow_host or []))
     except OSError as e:
         raise OutputError(data_dir, f"cannot use as data folder ({e.strerror or e})") from None
     _check_port(host, port)

@@ -84,7 +84,7 @@ class JobManager:
 
         try:
             cfg = load_config(None, self.overrides)
-            analyze(job.video, job.out, config=cfg, hook=hook, overwrite=False, formats=self.formats)
+            analyze(job.video, job.out, config=cfg, hook=hook, overwrite=False, formats=self.formats, front="serve")
             job.status, job.step, job.fraction = "done", "done", 1.0
         except EmotraceError as e:
             job.status, job.message = "failed", str(e)

@@ -83,8 +83,8 @@ def describe_cmd(
                f"{usage.completion_tokens} completion", err=True)
     for e in errors:
         typer.echo(f"emotrace: warning: {e}", err=True)
-    if errors and not described:
-        raise typer.Exit(1)
+    if errors and usage.requests + usage.cached == 0:
+        raise InputError(base_url or result, f"every describe request failed ({len(errors)}); first: {errors[0]}")
 
 
 def add_commands(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) -> None:

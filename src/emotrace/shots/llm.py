@@ -105,7 +105,8 @@ class ChatClient:
         """One chat completion. ``cache_key`` replaces ``messages`` in the cache key (e.g. image
         hashes instead of base64 data)."""
         body = {"model": self.model, "messages": messages, **params}
-        cpath = self._cache_path({"model": self.model, **params, "key": cache_key or messages})
+        # the endpoint is part of the key: another server (or API version) may answer differently
+        cpath = self._cache_path({"url": self.url(), "model": self.model, **params, "key": cache_key or messages})
         if cpath is not None and cpath.exists():
             try:
                 data = json.loads(cpath.read_text())

@@ -41,6 +41,9 @@ class VoiceOptions(BaseModel):
     emotion: bool = Field(True, description="classify speech emotion")
     speaker_norm: bool = Field(True, description="normalise features per speaker within the input")
     chunk_s: float = Field(60.0, ge=5, description="audio read per step (memory stays flat)")
+    quality: bool = Field(
+        True, description="voice-quality features (pitch, jitter, shimmer, HNR, formants...) with Praat"
+    )
     cache_encoder_until_s: float = Field(
         0.0, ge=0,
         description="keep encoder states of windows before this time in ctx.shared (for plug-ins; "
@@ -101,6 +104,21 @@ class VoiceStage(Stage):
             return
         speakers, confidence = self._speakers(windows)
         ctx.timeline.speech.extend(self._segments(ctx, windows, speakers, confidence))
+        if o.quality:
+            self._quality(ctx)
+
+    def _quality(self, ctx: Context) -> None:
+        """``tables["voice_features"]``: Praat's voice measures per segment and per window."""
+        from emotrace.voice import quality
+
+        if not quality.is_available():
+            ctx.warn(f"voice: voice-quality features skipped: not installed ({quality.INSTALL_HINT})")
+            return
+        o: VoiceOptions = self.options  # type: ignore[assignment]
+        segs = [(s.start_s, s.end_s, s.speaker_id) for s in ctx.timeline.speech]
+        rows = list(quality.voice_feature_rows(ctx.iter_audio(chunk_s=o.chunk_s), segs, ctx.config.window_s))
+        if rows:
+            ctx.timeline.tables["voice_features"] = rows
 
     def _speakers(self, windows: list[WindowResult]) -> tuple[list[str | None], list[float | None]]:
         o: VoiceOptions = self.options  # type: ignore[assignment]
