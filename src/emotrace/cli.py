@@ -15,7 +15,7 @@ import click
 import typer
 
 from emotrace import __version__
-from emotrace.errors import EmotraceError
+from emotrace.errors import ConfigError, EmotraceError
 
 app = typer.Typer(
     name="emotrace",
@@ -126,6 +126,10 @@ def analyze(
     tolerate_corrupt: Annotated[bool, typer.Option(help="Skip damaged frames/truncation instead of failing.")] = False,
     audio_only: Annotated[bool, typer.Option(help="Analyse only the sound (input may have no video).")] = False,
     video_only: Annotated[bool, typer.Option(help="Analyse only the picture (input may have no audio).")] = False,
+    require: Annotated[
+        str | None,
+        typer.Option(help="Streams the input must have: any (default: analyse what is there), audio, video, both."),
+    ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bars.")] = False,
 ) -> None:
@@ -143,7 +147,11 @@ def analyze(
     if device:
         overrides.append(f"device={device}")
     if audio_only and video_only:
-        raise EmotraceError("--audio-only and --video-only exclude each other")
+        raise ConfigError("--audio-only and --video-only exclude each other")
+    if require is not None:
+        if require not in ("any", "audio", "video", "both"):
+            raise ConfigError(f"--require {require!r}: use any, audio, video or both")
+        overrides.append(f"require={require}")
     if audio_only:
         overrides.append("require=audio")
         for slot in ("faces", "shots", "keyframes"):

@@ -71,7 +71,9 @@ class Config(BaseModel):
     allow_download: bool = False
     tolerate_corrupt: bool = False
     require: Literal["both", "video", "audio", "any"] = Field(
-        default="both", description="streams the input must have"
+        default="any",
+        description="streams the input must have; with 'any' an audio file gets the voice and words "
+        "analysis and a silent video the picture analysis, each with a note",
     )
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
     stages: dict[str, StageConfig] = Field(

@@ -118,17 +118,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
-# how each front end lets a user analyse one stream alone, for the missing-stream errors
-STREAM_HINTS: dict[str, tuple[str, str]] = {
-    "cli": ("pass --audio-only to analyse the sound alone", "pass --video-only to analyse the picture alone"),
-    "batch": ("--set require=audio analyses the sound alone", "--set require=video analyses the picture alone"),
-    "serve": (
-        "start emotrace serve with --set require=any to analyse the sound alone",
-        "start emotrace serve with --set require=any to analyse the picture alone",
-    ),
-    "api": ('require="audio" in the config analyses the sound alone',
-            'require="video" in the config analyses the picture alone'),
-}  # fmt: skip
+# how each front end lets a user analyse what the input has (the default, require=any)
+STREAM_HINTS: dict[str, str] = {
+    "cli": "--require any analyses what is there",
+    "batch": "--require any analyses what is there",
+    "serve": "start emotrace serve with --set require=any to analyse what is there",
+    "api": 'require="any" in the config analyses what is there',
+}
 
 
 def check_streams(
@@ -136,11 +132,11 @@ def check_streams(
 ) -> None:
     """Refuse input without the streams ``config.require`` asks for, with the hint of ``front``."""
     p = path if path is not None else info.path
-    audio_hint, video_hint = STREAM_HINTS.get(front, STREAM_HINTS["api"])
+    hint = STREAM_HINTS.get(front, STREAM_HINTS["api"])
     if config.require in ("both", "video") and not info.has_video:
-        raise InputError(p, f"no video stream ({audio_hint})")
+        raise InputError(p, f"no video stream, and require={config.require} asks for one ({hint})")
     if config.require in ("both", "audio") and not info.has_audio:
-        raise InputError(p, f"no audio stream ({video_hint})")
+        raise InputError(p, f"no audio stream, and require={config.require} asks for one ({hint})")
 
 
 def check_device(device: str) -> None:
@@ -175,10 +171,13 @@ def plan_stages(config: Config, info: VideoInfo, timeline: Timeline) -> list[Sta
         if st is None:
             continue  # slot not implemented in this version
         missing = st.missing_requirements()
+        if missing:  # an enabled stage that this install cannot run: an error, never an empty result
+            raise DependencyMissing(
+                f"stage {slot} ({st.backend}) cannot run, not installed: {', '.join(missing)} "
+                f"({st.how_to_install(missing)}; or --set stages.{slot}.enabled=false)"
+            )
         why = None
-        if missing:
-            why = f"not installed: {', '.join(missing)}"
-        elif st.needs_video and not info.has_video:
+        if st.needs_video and not info.has_video:
             why = "input has no video"
         elif st.needs_audio and not info.has_audio:
             why = "input has no audio"
@@ -200,10 +199,15 @@ def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
         t0 = time.perf_counter()
         try:
             st.setup(ctx)
-        except DependencyMissing as e:
-            tl.provenance.stages.append(StageRun(name=st.slot, backend=st.backend, status="skipped", message=str(e)))
-            ctx.warn(f"stage {st.slot} ({st.backend}) skipped: {e}")
-            continue
+        except DependencyMissing as e:  # a model or library the install lacks: say what, and stop
+            for done in active:
+                try:
+                    done.close(ctx)
+                except Exception:  # noqa: BLE001, S110 - cleanup must not hide the real error
+                    pass
+            raise DependencyMissing(
+                f"stage {st.slot} ({st.backend}) cannot run: {e} (or --set stages.{st.slot}.enabled=false)"
+            ) from None
         timings[st.slot] = time.perf_counter() - t0
         active.append(st)
 

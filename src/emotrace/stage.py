@@ -72,6 +72,7 @@ class Stage(ABC):
     backend: ClassVar[str] = "default"
     kind: ClassVar[StageKind] = "post"
     requires: ClassVar[tuple[str, ...]] = ()
+    install_hint: ClassVar[str] = ""  # how to install ``requires`` (default: pip install <modules>)
     needs_video: ClassVar[bool] = False
     needs_audio: ClassVar[bool] = False
     description: ClassVar[str] = ""
@@ -113,6 +114,10 @@ class Stage(ABC):
     @classmethod
     def missing_requirements(cls) -> list[str]:
         return [m for m in cls.requires if importlib.util.find_spec(m.split(".")[0]) is None]
+
+    @classmethod
+    def how_to_install(cls, missing: list[str]) -> str:
+        return cls.install_hint or f"pip install {' '.join(m.split('.')[0] for m in missing)}"
 
 
 _REGISTRY: dict[tuple[str, str], type[Stage]] = {}

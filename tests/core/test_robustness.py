@@ -243,13 +243,14 @@ def test_stream_hints_fit_the_front_end(clips, tmp_path) -> None:
     ffmpeg("-i", str(clips["av"]), "-vn", "-c", "copy", str(audio))
     info = probe(audio)
     msgs = {}
+    check_streams(info, Config(), audio, "cli")  # the default analyses what is there
     for front in ("cli", "batch", "serve"):
         with pytest.raises(InputError) as e:
-            check_streams(info, Config(), audio, front)
+            check_streams(info, Config(require="both"), audio, front)
         msgs[front] = str(e.value)
-    assert "--audio-only" in msgs["cli"]
-    assert "--audio-only" not in msgs["batch"] and "require=audio" in msgs["batch"]
-    assert "--audio-only" not in msgs["serve"] and "emotrace serve" in msgs["serve"]
+    assert all("no video stream" in m and "--audio-only" not in m for m in msgs.values())
+    assert "--require any" in msgs["cli"] and "--require any" in msgs["batch"]
+    assert "emotrace serve" in msgs["serve"] and "require=any" in msgs["serve"]
 
 
 def test_describe_fails_when_every_request_fails(emotrace_cli, clips, tmp_path) -> None:

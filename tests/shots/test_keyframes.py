@@ -14,6 +14,7 @@ from emotrace.shots.select import auto_clusters, emotion_peaks, kmeans, silhouet
 from emotrace.stage import Stage, register
 
 CREMA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "crema_d"
+needs_crema = pytest.mark.skipif(not CREMA.is_dir(), reason=f"needs the real data in ../shared/data (crema_d missing: {CREMA})")
 
 
 def test_silhouette_picks_the_true_number_of_clusters() -> None:
@@ -53,6 +54,7 @@ def test_keyframes_written_in_time_order(result_dir: Path) -> None:
     assert per_shot.max() <= 4
 
 
+@needs_crema
 def test_black_frames_redundant_shots_and_api_only(tmp_path: Path, run_stages) -> None:  # type: ignore[no-untyped-def]
     video = tmp_path / "abab.mp4"
     bounds = make_cut_video(video, [
@@ -96,6 +98,7 @@ class PeakFaces(Stage):
         ))
 
 
+@needs_crema
 def test_emotion_peak_becomes_a_keyframe(tmp_path: Path, run_stages) -> None:  # type: ignore[no-untyped-def]
     video = tmp_path / "face.mp4"
     make_cut_video(video, [Segment(str(CREMA / "1001_DFA_HAP_XX.flv"), 1.8)], size=(480, 270))

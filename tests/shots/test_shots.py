@@ -13,6 +13,7 @@ from emotrace.shots.evaluate import score_boundaries
 from emotrace.shots.frames import small_bgr
 
 CREMA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "crema_d"
+needs_crema = pytest.mark.skipif(not CREMA.is_dir(), reason=f"needs the real data in ../shared/data (crema_d missing: {CREMA})")
 
 
 def _found(tl) -> list[float]:  # type: ignore[no-untyped-def]
@@ -68,6 +69,7 @@ def test_hard_cuts_only_without_gradual_pass(cut_video: tuple[Path, list[float],
     assert score_boundaries(found, bounds, tolerance_s=0.5).precision == 1.0
 
 
+@needs_crema
 def test_no_cuts_in_one_continuous_shot(tmp_path: Path, run_stages) -> None:  # type: ignore[no-untyped-def]
     from emotrace.shots.evaluate import Segment, make_cut_video
 

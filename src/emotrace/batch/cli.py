@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import typer
 
-from emotrace.errors import EmotraceError
+from emotrace.errors import ConfigError, EmotraceError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,6 +92,10 @@ def batch(
     out: Annotated[Path, typer.Option("-o", "--out", help="Corpus folder: one result folder per video.")],
     config: Annotated[Path | None, typer.Option("-c", "--config", help="TOML/YAML config file.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Config override key=value (repeatable).")] = None,
+    require: Annotated[
+        str | None,
+        typer.Option(help="Streams each input must have: any (default: analyse what is there), audio, video, both."),
+    ] = None,
     workers: Annotated[int, typer.Option(min=0, help="Local worker processes (0 = one per core, at most 4).")] = 0,
     scheduler: Annotated[
         str | None, typer.Option(help="Run on a Dask cluster: scheduler address tcp://HOST:PORT.")
@@ -112,8 +116,10 @@ def batch(
     from emotrace.config import load_config
 
     if scheduler and dask_local:
-        raise EmotraceError("--scheduler and --dask-local exclude each other")
-    cfg = load_config(config, list(set_ or []))
+        raise ConfigError("--scheduler and --dask-local exclude each other")
+    if require is not None and require not in ("any", "audio", "video", "both"):
+        raise ConfigError(f"--require {require!r}: use any, audio, video or both")
+    cfg = load_config(config, [*(set_ or []), *([f"require={require}"] if require else [])])
     items = collect_inputs(inputs, exclude=[out])
     engine: Engine
     if scheduler or dask_local:

