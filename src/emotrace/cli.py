@@ -148,9 +148,7 @@ def analyze(
         overrides.append(f"device={device}")
     if audio_only and video_only:
         raise ConfigError("--audio-only and --video-only exclude each other")
-    if require is not None:
-        if require not in ("any", "audio", "video", "both"):
-            raise ConfigError(f"--require {require!r}: use any, audio, video or both")
+    if require is not None:  # validated with the rest of the config (one line, exit 2)
         overrides.append(f"require={require}")
     if audio_only:
         overrides.append("require=audio")

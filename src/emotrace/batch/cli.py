@@ -117,8 +117,6 @@ def batch(
 
     if scheduler and dask_local:
         raise ConfigError("--scheduler and --dask-local exclude each other")
-    if require is not None and require not in ("any", "audio", "video", "both"):
-        raise ConfigError(f"--require {require!r}: use any, audio, video or both")
     cfg = load_config(config, [*(set_ or []), *([f"require={require}"] if require else [])])
     items = collect_inputs(inputs, exclude=[out])
     engine: Engine

@@ -424,11 +424,7 @@ def train(
         state = torch.load(source, map_location="cpu", weights_only=False)
         if state.get("compact"):
             state["model"], state["ema"] = _full(state["model"]), _full(state["ema"])
-            opt_state = state["optimizer"]["state"]
-            state["optimizer"]["state"] = {
-                i: {k: (v.float() if k != "step" and torch.is_tensor(v) else v) for k, v in st.items()}
-                for i, st in opt_state.items()
-            }
+            state["optimizer"]["state"] = {i: _full(st) for i, st in state["optimizer"]["state"].items()}
         bad = set(overrides or {}) - set(RESUME_OVERRIDES)
         if bad:
             raise InputError(run, f"cannot change {', '.join(sorted(bad))} when resuming")
@@ -475,6 +471,7 @@ def train(
         history, start, step = state["history"], state["epoch"], state["step"]
         elapsed = state.get("elapsed", 0.0)
 
+    key = "val_acc" if cfg.select == "accuracy" else "val_macro_f1"  # what picks best.pt
     steps_per_epoch = max(1, len(train_x) // cfg.batch_size)
     progress = progress_at(cfg, step, steps_per_epoch, elapsed)
     for epoch in range(start, cfg.epochs):
@@ -530,7 +527,6 @@ def train(
             "seconds": time.time() - t0,
         }
         history.append(rec)
-        key = "val_acc" if cfg.select == "accuracy" else "val_macro_f1"
         best_prev = max((h[key] for h in history[:-1]), default=-1.0)
         ckpt = {
             "config": dataclasses.asdict(cfg),
@@ -558,7 +554,6 @@ def train(
             f"val_acc {rec['val_acc']:.4f} (noflip {rec['val_acc_noflip']:.4f}) val_f1 {rec['val_macro_f1']:.4f} "
             f"[{recall}] {rec['seconds']:.0f}s",
         )
-    key = "val_acc" if cfg.select == "accuracy" else "val_macro_f1"
     return max(history, key=lambda h: h[key]) if history else {}
 
 
