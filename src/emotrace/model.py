@@ -141,7 +141,11 @@ class Utterance(Record):
     text: str
     language: str | None = None
     translation: str | None = Field(default=None, description="English text used for text emotion")
-    route: Literal["native", "translated"] | None = None
+    route: Literal["native", "translated", "multilingual"] | None = Field(
+        default=None,
+        description="text emotion read from: native (English model, English text), translated (English "
+        "model on Whisper's translation) or multilingual (emotrace-text-xed on the original text)",
+    )
     speaker_id: str | None = None
     person_id: str | None = None
     emotion: EmotionScores | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,10 +67,116 @@ def transcribe(
             if w.word.strip():
                 out.words.append(AsrWord(float(w.start), float(w.end), w.word, float(w.probability)))
     if translate and out.words and info.language != "en":
-        tsegs, _ = model.transcribe(audio, language=info.language, task="translate", **kwargs)
-        out.translation = [
-            AsrSegment(float(s.start), float(s.end), s.text.strip()) for s in tsegs if s.text.strip()
-        ]
+        out.translation = translate_segments(model, audio, out.segments, info.language, beam_size)
+    return out
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;,])\s+")
+
+
+def collapse_repeats(text: str) -> str:
+    """``text`` with consecutive repeats of a sentence or clause kept once (Whisper's loop)."""
+    out: list[str] = []
+    for part in _SENTENCE.split(text.strip()):
+        key = re.sub(r"\W+", " ", part.lower()).strip()
+        if key and out and key == re.sub(r"\W+", " ", out[-1].lower()).strip():
+            continue
+        out.append(part)
+    return " ".join(out).strip()
+
+
+def looks_looped(text: str) -> bool:
+    """A translation that still repeats itself after :func:`collapse_repeats` (zlib ratio > 2.4,
+    Whisper's own threshold) or repeats one word 4 times in a row."""
+    b = text.encode("utf-8")
+    if len(b) > 40 and len(b) / len(zlib.compress(b)) > 2.4:
+        return True
+    words = re.findall(r"\w+", text.lower())
+    return any(len(set(words[i : i + 4])) == 1 for i in range(len(words) - 3))
+
+
+def translate_audio(model: Any, audio: np.ndarray, language: str | None, beam_size: int = 5, chars: int = 0) -> str:
+    """Whisper's English translation of one short piece of speech, or "" when the result loops.
+
+    Whisper translating long or short non-English speech in one pass drifts and loops (one
+    hallucinated sentence repeated over every utterance). Here the piece is decoded alone,
+    without any previous text, with a token budget from its duration (and ``chars``, the length
+    of its transcript), no repeated 3-grams and a repetition penalty; repeated sentences are
+    kept once and a result that still loops is dropped (no translation rather than a wrong one)."""
+    if audio.size < SAMPLE_RATE // 5:
+        return ""
+    budget = int(12 + 6 * audio.size / SAMPLE_RATE + chars / 2)
+    tsegs, _ = model.transcribe(
+        audio,
+        language=language,
+        task="translate",
+        beam_size=beam_size,
+        vad_filter=False,
+        condition_on_previous_text=False,
+        without_timestamps=True,
+        no_repeat_ngram_size=3,
+        repetition_penalty=1.1,
+        max_new_tokens=min(budget, 200),
+    )
+    text = collapse_repeats(" ".join(t.text.strip() for t in tsegs))
+    return "" if not text or looks_looped(text) else text
+
+
+def translate_segments(
+    model: Any, audio: np.ndarray, segments: list[AsrSegment], language: str | None, beam_size: int = 5
+) -> list[AsrSegment]:
+    """:func:`translate_audio` of each transcribed segment's own audio (0.2 s margin)."""
+    out: list[AsrSegment] = []
+    pad = int(0.2 * SAMPLE_RATE)
+    for seg in segments:
+        a = max(0, int(seg.start_s * SAMPLE_RATE) - pad)
+        b = min(audio.size, int(seg.end_s * SAMPLE_RATE) + pad)
+        if seg.text.strip():
+            text = translate_audio(model, audio[a:b], language, beam_size, len(seg.text))
+            if text:
+                out.append(AsrSegment(seg.start_s, seg.end_s, text))
+    return out
+
+
+def translate_spans(
+    model: Any,
+    chunks: Iterable[tuple[float, np.ndarray]],
+    spans: list[tuple[float, float, str]],
+    language: str | None,
+    beam_size: int = 5,
+    pad_s: float = 0.2,
+) -> list[str]:
+    """One English translation per ``(start_s, end_s, transcript)`` span (utterances, in time
+    order) from a stream of ``(start_s, samples)`` audio: each span is translated from its own
+    audio, so translations are aligned with the utterances by construction. Only the audio of
+    the spans not yet translated is kept (memory flat in the stream's length)."""
+    out = [""] * len(spans)
+    if not spans:
+        return out
+    pending = sorted(range(len(spans)), key=lambda i: spans[i][0])
+    buf: list[tuple[float, np.ndarray]] = []
+
+    def take(i: int) -> None:
+        a, b, text = spans[i]
+        a, b = max(0.0, a - pad_s), b + pad_s
+        parts = []
+        for t0, x in buf:
+            i0 = max(0, round((a - t0) * SAMPLE_RATE))
+            i1 = min(x.size, round((b - t0) * SAMPLE_RATE))
+            if i1 > i0:
+                parts.append(x[i0:i1])
+        if parts:
+            out[i] = translate_audio(model, np.concatenate(parts), language, beam_size, len(text))
+
+    for t0, samples in chunks:
+        buf.append((t0, np.asarray(samples, np.float32)))
+        end = t0 + samples.size / SAMPLE_RATE
+        while pending and spans[pending[0]][1] + pad_s <= end:
+            take(pending.pop(0))
+        keep_from = spans[pending[0]][0] - pad_s if pending else end
+        buf = [(s0, x) for s0, x in buf if s0 + x.size / SAMPLE_RATE > keep_from]
+    for i in pending:
+        take(i)
     return out
 
 

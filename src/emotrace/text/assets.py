@@ -138,3 +138,17 @@ TEXT_EMOTION_MPNET = register_model(
         how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet --context previous-turn`",
     )
 )
+
+# text emotion for languages other than English: trained by emotrace on XED (CC BY 4.0)
+TEXT_EMOTION_XED = register_model(
+    ModelSpec(
+        name="emotrace-text-xed",
+        task="text emotion (6 emotions, no neutral) in ~30 languages: hashed character/word n-grams + logistic regression",
+        licence="weights: CC BY 4.0 (XED training data, Öhman et al. 2020); code: Apache-2.0",
+        description="emotrace's multilingual text emotion model (non-English utterances); see the model card",
+        package_data="emotrace-text-xed.npz",
+        sha256="40889edf88ca5d91246ff43fc773efe8aa88dcc3b22a3cf539cba81e871c5c6e",
+        card="emotrace-text-xed.md",
+        how_to_get="ships with emotrace; retrain with `emotrace train text-multilingual ../shared/data/xed -o emotrace-text-xed.npz`",
+    )
+)

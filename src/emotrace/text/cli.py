@@ -59,9 +59,27 @@ def train_text_cmd(
     train_text(data, out, cfg, log=lambda m: typer.echo(m, err=True))
 
 
+def train_text_multilingual_cmd(
+    data: Annotated[Path, typer.Argument(help="XED release folder (*-annotated.tsv, Projections/*-projections.tsv)")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="model file to write (.npz)")],
+    c: Annotated[float, typer.Option(min=0.01, help="inverse L2 strength of the logistic regression")] = 8.0,
+    test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="held-out share of each file")] = 0.2,
+    as_json: Annotated[bool, typer.Option("--json", help="print the held-out report as one JSON object")] = False,
+) -> None:
+    """Train the multilingual text emotion model (character n-grams, XED's six shared emotions)."""
+    from emotrace.text.evaluate import format_languages
+    from emotrace.text.multilingual import train_xed
+
+    report = train_xed(data, out, c=c, test_fraction=test_fraction, log=lambda m: typer.echo(m, err=True))
+    typer.echo(json.dumps(report) if as_json else format_languages(report))
+
+
 def eval_text_cmd(
     path: Annotated[
-        Path, typer.Argument(help="MELD-style CSV (Utterance,Emotion) or text,label CSV, or MELD folder")
+        Path,
+        typer.Argument(
+            help="MELD-style CSV (Utterance,Emotion), text,label CSV, MELD folder, or XED file/folder"
+        ),
     ],
     model: Annotated[
         Path | None, typer.Option(help="text-emotion.onnx, run folder or model name (default: the shipped ensemble)")
@@ -69,15 +87,31 @@ def eval_text_cmd(
     split: Annotated[str, typer.Option(help="file of a MELD folder: train, dev or test")] = "dev",
     baseline: Annotated[bool, typer.Option(help="also score the NRC lexicon baseline")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    language: Annotated[
+        list[str] | None,
+        typer.Option(help="XED: languages to score (file-name codes such as bg, fr; repeatable; default all)"),
+    ] = None,
+    route: Annotated[
+        str, typer.Option(help="model for XED or a text,label CSV: multilingual or english")
+    ] = "auto",
 ) -> None:
-    """Weighted F1, accuracy, macro F1 and confusion of the text emotion model."""
-    from emotrace.text.evaluate import evaluate_text, format_report
+    """Weighted F1, accuracy, macro F1 and confusion of the text emotion model (per language for XED)."""
+    from emotrace.text.evaluate import evaluate_text, evaluate_xed, format_languages, format_report
+    from emotrace.text.multilingual import is_xed_file
 
-    report = evaluate_text(path, model, split=split, baseline=baseline)
+    if route not in ("auto", "multilingual", "english"):
+        raise typer.BadParameter("use auto, multilingual or english", param_hint="--route")
+    xed = is_xed_file(path) or (path.is_dir() and (any(path.glob("*-annotated.tsv")) or (path / "Projections").is_dir()))
+    if xed:
+        report = evaluate_xed(path, model, languages=language, route=route, baseline=baseline)
+        typer.echo(json.dumps(report) if as_json else format_languages(report))
+        return
+    report = evaluate_text(path, model, split=split, baseline=baseline, route=route)
     typer.echo(json.dumps(report) if as_json else format_report(report))
 
 
 def add_commands(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) -> None:
     """Register ``train text`` and ``eval text``."""
     train_app.command("text")(train_text_cmd)
+    train_app.command("text-multilingual")(train_text_multilingual_cmd)
     eval_app.command("text")(eval_text_cmd)

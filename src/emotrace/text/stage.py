@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,8 +12,14 @@ from emotrace.errors import DependencyMissing, ModelNotFound
 from emotrace.model import Utterance, Word
 from emotrace.pipeline import Context
 from emotrace.stage import Stage, register
-from emotrace.text.asr import transcribe_chunks
-from emotrace.text.utterances import assign_translation, group_words
+from emotrace.text.asr import transcribe_chunks, translate_spans
+from emotrace.text.utterances import group_words
+
+
+def mostly_latin(text: str) -> bool:
+    """At least half of the letters of ``text`` are Latin (a-z with or without diacritics)."""
+    letters = [c for c in text if c.isalpha()]
+    return not letters or sum("LATIN" in unicodedata.name(c, "") for c in letters) * 2 >= len(letters)
 
 
 class WordsOptions(BaseModel):
@@ -25,6 +32,11 @@ class WordsOptions(BaseModel):
     )
     translate: bool = Field(
         default=True, description="for non-English speech, score emotion on Whisper's English translation"
+    )
+    text_route: Literal["auto", "english", "translate", "multilingual"] = Field(
+        default="auto",
+        description="which model reads non-English utterances: auto (the multilingual model for the "
+        "languages where it was measured, else Whisper's translation), english, translate or multilingual",
     )
     beam_size: int = Field(default=5, ge=1, le=10)
     vad_filter: bool = Field(default=True, description="skip non-speech with Silero VAD before decoding")
@@ -95,6 +107,15 @@ class WhisperWordsStage(Stage):
         )
         self.text_model: Any = None
         self.text_model_name = ""
+        self.multilingual: Any = None
+        if opts.emotion and opts.text_route in ("auto", "multilingual"):
+            from emotrace.text.multilingual import MultilingualTextModel
+
+            try:
+                self.multilingual = MultilingualTextModel(ctx.model("emotrace-text-xed").path)
+            except ModelNotFound as e:
+                if opts.text_route == "multilingual":
+                    raise DependencyMissing(str(e)) from None
         if opts.emotion:
             from emotrace.text.classifier import load_text_model
 
@@ -109,7 +130,7 @@ class WhisperWordsStage(Stage):
             self.whisper,
             ctx.iter_audio(chunk_s=30.0),
             language=opts.language,
-            translate=opts.translate and opts.emotion,
+            translate=False,  # translated per utterance below, from each utterance's own audio
             beam_size=opts.beam_size,
             vad_filter=opts.vad_filter,
             speech=[(s.start_s, s.end_s) for s in tl.speech],
@@ -118,7 +139,15 @@ class WhisperWordsStage(Stage):
         groups = group_words(
             tr.words, tl.speech, max_gap_s=opts.max_gap_s, max_duration_s=opts.max_utterance_s
         )
-        translations = assign_translation(groups, tr.translation) if tr.translation is not None else None
+        translations = None
+        if opts.translate and opts.emotion and groups and tr.language not in (None, "en"):
+            translations = translate_spans(
+                self.whisper,
+                ctx.iter_audio(chunk_s=30.0),
+                [(g.start_s, g.end_s, g.text) for g in groups],
+                tr.language,
+                beam_size=opts.beam_size,
+            )
         for g in groups:
             for w in g.words:
                 tl.words.append(
@@ -131,8 +160,22 @@ class WhisperWordsStage(Stage):
                     )
                 )
         utts: list[Utterance] = []
+        lang = tr.language
+        multilingual = self.multilingual is not None and lang not in (None, "en") and (
+            opts.text_route == "multilingual" or lang in self.multilingual.routed_languages()
+            or (opts.text_route == "auto" and translations is None)
+        )
         for i, g in enumerate(groups):
             translated = translations is not None and bool(translations[i])
+            # the routed languages were measured on Latin-script lines (XED's Serbian is Latin;
+            # Whisper may write Serbian in Cyrillic): other scripts go to the translation
+            latin = opts.text_route == "multilingual" or mostly_latin(g.text) or not translated
+            if multilingual and latin:
+                route = "multilingual"
+            elif translated and opts.text_route != "english":
+                route = "translated"
+            else:
+                route = "native"
             utts.append(
                 Utterance(
                     start_s=round(g.start_s, 3),
@@ -140,7 +183,7 @@ class WhisperWordsStage(Stage):
                     text=g.text,
                     language=tr.language,
                     translation=translations[i] if translated and translations is not None else None,
-                    route="translated" if translated else "native",
+                    route=route,
                     speaker_id=g.speaker_id,
                     person_id=g.person_id,
                 )
@@ -148,11 +191,23 @@ class WhisperWordsStage(Stage):
         untranslated = [u for u in utts if u.route == "native" and u.language not in (None, "en")]
         if opts.emotion and untranslated:
             ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
+        if opts.emotion and multilingual and lang not in self.multilingual.routed_languages():
+            ctx.warn(
+                f"words: {lang} speech scored by the multilingual text model, whose accuracy on {lang} "
+                "was not measured (no held-out XED lines in that language)"
+            )
         if self.text_model is not None and utts:
             texts = [u.translation or u.text for u in utts]
             preds = self.text_model.predict(texts, [""] + texts[:-1], texts[1:] + [""])
-            for u, p in zip(utts, preds, strict=True):
-                u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
+            ml = [i for i, u in enumerate(utts) if u.route == "multilingual"]
+            native: list[Any] = [None] * len(utts)
+            for i, p in zip(ml, self.multilingual.predict([utts[i].text for i in ml]) if ml else [], strict=True):
+                native[i] = p
+            for u, p, m in zip(utts, preds, native, strict=True):
+                if m is not None:  # six emotions, no neutral (XED has no neutral lines outside English)
+                    u.emotion = ctx.scores({**m, "neutral": 0.0}, model="emotrace-text-xed")
+                else:
+                    u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
                 u.sentiment = {k: round(v, 5) for k, v in p.sentiment.items()}
         tl.utterances.extend(utts)
         ctx.shared["transcript"] = tr

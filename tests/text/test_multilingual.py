@@ -1,0 +1,80 @@
+"""The multilingual text emotion model (emotrace-text-xed) on real XED lines, and `eval text` on XED."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emotrace.models.assets import resolve
+from emotrace.text.multilingual import (
+    EMOTIONS,
+    MultilingualTextModel,
+    read_xed,
+    scan_xed,
+    single_label,
+    split_lines,
+)
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def data_path(*parts: str) -> Path:
+    p = SHARED_DATA.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"needs the real data in ../shared/data ({'/'.join(parts)} missing)")
+    return p
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "emotrace.cli", *args], check=False, capture_output=True, text=True)
+
+
+def test_xed_reader_skips_metadata_rows_and_maps_labels() -> None:
+    f = data_path("xed", "Projections", "bg-projections.tsv")
+    raw = f.read_text(encoding="utf-8").splitlines()
+    lines = read_xed(f)
+    assert len(lines) < len(raw)  # rows of alignment metadata (6 columns) are not lines
+    assert all("\t" not in x.text and x.raw for x in lines)
+    assert {lab for x in lines for lab in x.labels} == set(EMOTIONS)
+    only_dropped = [x for x in lines if set(x.raw) <= {"2", "8"}]  # anticipation / trust only
+    assert only_dropped and all(not x.labels for x in only_dropped)
+
+
+def test_hand_annotated_files_are_split_by_interleaving() -> None:
+    en = next(f for f in scan_xed(data_path("xed", "en-annotated.tsv")))
+    assert not en.contiguous
+    train, test = split_lines(en)
+    # the file is grouped by label: every label must reach both parts
+    assert {lab for x in test for lab in x.labels} == {lab for x in train for lab in x.labels}
+
+
+def test_shipped_model_beats_the_majority_class_on_held_out_lines() -> None:
+    model = MultilingualTextModel(resolve("emotrace-text-xed").path)
+    for lang in ("it", "es", "bg"):
+        f = next(iter(scan_xed(data_path("xed", "Projections", f"{lang}-projections.tsv"))))
+        _, test = split_lines(f)
+        rows = single_label(test)
+        truth = [lab for _, lab in rows]
+        probs = model.predict([t for t, _ in rows])
+        assert all(abs(sum(p.values()) - 1) < 1e-4 and set(p) == set(EMOTIONS) for p in probs)
+        acc = sum(max(p, key=p.__getitem__) == t for p, t in zip(probs, truth, strict=True)) / len(rows)
+        majority = max(truth.count(lab) for lab in set(truth)) / len(truth)
+        assert acc > majority + 0.05, (lang, acc, majority)
+    assert {"it", "es"} <= model.routed_languages()
+
+
+def test_eval_text_reads_xed_per_language() -> None:
+    root = data_path("xed")
+    res = cli("eval", "text", str(root), "--language", "it", "--language", "bg", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert set(report["per_language"]) == {"it", "bg"}
+    for r in report["per_language"].values():
+        assert r["n"] > 100 and 0 <= r["accuracy"] <= 1 and "majority_baseline" in r and "lexicon_baseline" in r
+        assert len(r["confusion"]) == len(EMOTIONS)
+    res = cli("eval", "text", str(root), "--language", "xx")
+    assert res.returncode == 2 and "no XED file" in res.stderr and "Traceback" not in res.stderr
