@@ -197,7 +197,7 @@ class WhisperWordsStage(Stage):
                 "was not measured (no held-out XED lines in that language)"
             )
         if self.text_model is not None and utts:
-            texts = [u.translation or u.text for u in utts]
+            texts = [u.text if u.route == "native" else (u.translation or u.text) for u in utts]
             preds = self.text_model.predict(texts, [""] + texts[:-1], texts[1:] + [""])
             ml = [i for i, u in enumerate(utts) if u.route == "multilingual"]
             native: list[Any] = [None] * len(utts)
