@@ -387,4 +387,4 @@ def require_detector() -> None:
     """Raise :class:`DependencyMissing` when the detector cannot run (used by the CLI)."""
     missing = [m for m in FacesStage.requires if importlib.util.find_spec(m) is None]
     if missing:
-        raise DependencyMissing(f"faces: not installed: {', '.join(missing)} (pip install -r requirements/faces.txt)")
+        raise DependencyMissing(f"faces: not installed: {', '.join(missing)} ({FacesStage.install_hint})")

@@ -32,7 +32,7 @@ def serve_cmd(
         from emotrace.serve.app import create_app
     except ImportError as e:
         raise DependencyMissing(
-            f"emotrace serve needs {e.name}: pip install -r requirements/report.txt (fastapi, uvicorn, python-multipart)"
+            f"emotrace serve needs {e.name}: pip install 'emotrace[serve]' (fastapi, uvicorn, python-multipart)"
         ) from None
     if data_dir.exists() and not data_dir.is_dir():
         raise InputError(data_dir, "--data-dir is not a folder")
