@@ -1,6 +1,6 @@
 from emotrace.model import SpeechSegment
-from emotrace.text.asr import AsrSegment, AsrWord
-from emotrace.text.utterances import assign_translation, group_words
+from emotrace.text.asr import AsrWord
+from emotrace.text.utterances import group_words
 
 
 def _words(spec: list[tuple[float, float, str]]) -> list[AsrWord]:
@@ -52,13 +52,3 @@ def test_long_utterance_is_split() -> None:
     assert len(groups) >= 3
     assert all(g.end_s - g.start_s <= 10.0 for g in groups)
     assert sum(len(g.words) for g in groups) == 50
-
-
-def test_translation_goes_to_overlapping_utterances() -> None:
-    groups = group_words(WORDS, max_gap_s=1.0)
-    tr = [AsrSegment(0.0, 1.5, "Hello there, how are you?"), AsrSegment(2.9, 3.7, "Fine, thanks.")]
-    out = assign_translation(groups, tr)
-    assert out[2] == "Fine, thanks."
-    # the long first segment overlaps both early utterances: the second shares its text
-    assert out[1] == "Hello there, how are you?"
-    assert out[0] == "Hello there, how are you?"

@@ -1,4 +1,4 @@
-"""Speech recognition with faster-whisper: words with timestamps, language, English translation."""
+"""Speech recognition with faster-whisper: words with timestamps, language; English translation per utterance."""
 
 from __future__ import annotations
 
@@ -36,21 +36,19 @@ class Transcript:
     language_probability: float | None
     words: list[AsrWord] = field(default_factory=list)
     segments: list[AsrSegment] = field(default_factory=list)
-    translation: list[AsrSegment] | None = None  # English segments when the speech is not English
 
 
 def transcribe(
     model: Any,
     audio: np.ndarray,
     language: str | None = None,
-    translate: bool = True,
     beam_size: int = 5,
     vad_filter: bool = True,
 ) -> Transcript:
     """Transcribe 16 kHz mono ``audio`` with word timestamps.
 
-    ``language`` forces the language (else Whisper detects it); with ``translate`` a second pass
-    (``task="translate"``) gives English segments for non-English speech.
+    ``language`` forces the language (else Whisper detects it); English translations come from
+    :func:`translate_spans`, per utterance.
     """
     if audio.size < SAMPLE_RATE // 10:
         return Transcript(language, None)
@@ -66,8 +64,6 @@ def transcribe(
         for w in s.words or ():
             if w.word.strip():
                 out.words.append(AsrWord(float(w.start), float(w.end), w.word, float(w.probability)))
-    if translate and out.words and info.language != "en":
-        out.translation = translate_segments(model, audio, out.segments, info.language, beam_size)
     return out
 
 
@@ -120,22 +116,6 @@ def translate_audio(model: Any, audio: np.ndarray, language: str | None, beam_si
     )
     text = collapse_repeats(" ".join(t.text.strip() for t in tsegs))
     return "" if not text or looks_looped(text) else text
-
-
-def translate_segments(
-    model: Any, audio: np.ndarray, segments: list[AsrSegment], language: str | None, beam_size: int = 5
-) -> list[AsrSegment]:
-    """:func:`translate_audio` of each transcribed segment's own audio (0.2 s margin)."""
-    out: list[AsrSegment] = []
-    pad = int(0.2 * SAMPLE_RATE)
-    for seg in segments:
-        a = max(0, int(seg.start_s * SAMPLE_RATE) - pad)
-        b = min(audio.size, int(seg.end_s * SAMPLE_RATE) + pad)
-        if seg.text.strip():
-            text = translate_audio(model, audio[a:b], language, beam_size, len(seg.text))
-            if text:
-                out.append(AsrSegment(seg.start_s, seg.end_s, text))
-    return out
 
 
 def translate_spans(
@@ -200,7 +180,6 @@ def transcribe_chunks(
     model: Any,
     chunks: Iterable[tuple[float, np.ndarray]],
     language: str | None = None,
-    translate: bool = True,
     beam_size: int = 5,
     vad_filter: bool = True,
     speech: list[tuple[float, float]] | None = None,
@@ -222,7 +201,7 @@ def transcribe_chunks(
 
     def flush(audio: np.ndarray, start_s: float) -> None:
         nonlocal language
-        part = transcribe(model, audio, language, translate, beam_size, vad_filter)
+        part = transcribe(model, audio, language, beam_size, vad_filter)
         if part.words and language is None:
             language = part.language
             out.language, out.language_probability = part.language, part.language_probability
@@ -232,10 +211,6 @@ def transcribe_chunks(
             out.words.append(AsrWord(w.start_s + start_s, w.end_s + start_s, w.text, w.probability))
         for s in part.segments:
             out.segments.append(AsrSegment(s.start_s + start_s, s.end_s + start_s, s.text))
-        if part.translation is not None:
-            out.translation = (out.translation or []) + [
-                AsrSegment(s.start_s + start_s, s.end_s + start_s, s.text) for s in part.translation
-            ]
 
     for t0, samples in chunks:
         if not buf:

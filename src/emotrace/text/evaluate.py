@@ -26,19 +26,15 @@ def evaluate_text(
     ds = load_dataset(path, split)
     if route == "multilingual":
         ml, name = load_multilingual(model)
-        report = classification_report(ds.labels, [max(p, key=p.__getitem__) for p in ml.predict(ds.texts)])
-        report["model"], report["data"] = name, ds.source
-        if baseline:
-            base = classification_report(ds.labels, [nrc_predict(t) for t in ds.texts])
-            report["lexicon_baseline"] = {k: base[k] for k in ("weighted_f1", "accuracy", "macro_f1")}
-        return report
-    if model is not None:
-        registered_text_model(model, "--model")  # fails before any model is loaded
-    try:
-        net, name = load_text_model(model)
-    except ValueError as e:
-        raise InputError(model or "+".join(DEFAULT_MODELS), str(e)) from None
-    preds = [canonical_label(p.label) or "neutral" for p in net.predict(ds.texts, ds.contexts, ds.following)]
+        preds = [max(p, key=p.__getitem__) for p in ml.predict(ds.texts)]
+    else:
+        if model is not None:
+            registered_text_model(model, "--model")  # fails before any model is loaded
+        try:
+            net, name = load_text_model(model)
+        except ValueError as e:
+            raise InputError(model or "+".join(DEFAULT_MODELS), str(e)) from None
+        preds = [canonical_label(p.label) or "neutral" for p in net.predict(ds.texts, ds.contexts, ds.following)]
     report: dict[str, Any] = classification_report(ds.labels, preds)
     report["model"] = name
     report["data"] = ds.source
@@ -57,15 +53,17 @@ def format_report(report: dict[str, Any]) -> str:
         rows.append(("NRC lexicon", report["lexicon_baseline"]))
     for name, r in rows:
         lines.append(f"{name:18}{r['weighted_f1']:>12.4f}{r['accuracy']:>10.4f}{r['macro_f1']:>10.4f}")
+    lines += ["", *confusion_lines(report)]
+    return "\n".join(lines)
+
+
+def confusion_lines(report: dict[str, Any], title: str = "") -> list[str]:
+    """The confusion matrix of a :func:`classification_report` as text lines."""
     labels = report["labels"]
-    lines += [
-        "",
-        "confusion (rows: truth, columns: predicted)",
-        " " * 10 + "".join(f"{lab[:8]:>9}" for lab in labels),
-    ]
+    lines = [f"{title}confusion (rows: truth, columns: predicted)", " " * 10 + "".join(f"{lab[:8]:>9}" for lab in labels)]
     for lab, row in zip(labels, report["confusion"], strict=True):
         lines.append(f"{lab:10}" + "".join(f"{v:>9d}" for v in row))
-    return "\n".join(lines)
+    return lines
 
 
 def load_multilingual(model: str | Path | None = None) -> tuple[Any, str]:
@@ -145,8 +143,5 @@ def format_languages(report: dict[str, Any]) -> str:
         lex = f"{r['lexicon_baseline']:>9.3f}" if "lexicon_baseline" in r else f"{'':>9}"
         lines.append(f"{lang:12}{r['n']:>6}{r['accuracy']:>10.3f}{r['macro_f1']:>10.3f}{r['majority_baseline']:>10.3f}{lex}")
     for lang, r in sorted(per.items()):
-        labels = r["labels"]
-        lines += ["", f"{lang}: confusion (rows: truth, columns: predicted)", " " * 10 + "".join(f"{lab[:8]:>9}" for lab in labels)]
-        for lab, row in zip(labels, r["confusion"], strict=True):
-            lines.append(f"{lab:10}" + "".join(f"{v:>9d}" for v in row))
+        lines += ["", *confusion_lines(r, f"{lang}: ")]
     return "\n".join(lines)

@@ -220,8 +220,9 @@ def train_xed(
     clf.fit(feats(texts), np.asarray(y), sample_weight=np.asarray(w))
     log(f"xed: fitted in {time.time() - t0:.0f} s")
     coef = clf.coef_.astype(np.float16)
+    shipped = coef.astype(np.float32).T  # scored as shipped: fp16 coefficients
     report = evaluate_lines(
-        lambda t: [EMOTIONS[i] for i in (feats(t) @ coef.astype(np.float32).T + clf.intercept_).argmax(1)],
+        lambda t: [EMOTIONS[i] for i in (feats(t) @ shipped + clf.intercept_).argmax(1)],
         {k: single_label(v, seen) for k, v in held.items()},
     )
     acc = {k.removesuffix("-annotated"): r["accuracy"] for k, r in report["per_language"].items()

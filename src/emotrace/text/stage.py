@@ -108,11 +108,13 @@ class WhisperWordsStage(Stage):
         self.text_model: Any = None
         self.text_model_name = ""
         self.multilingual: Any = None
+        self.routed: set[str] = set()  # languages read by the multilingual model under text_route=auto
         if opts.emotion and opts.text_route in ("auto", "multilingual"):
             from emotrace.text.multilingual import MultilingualTextModel
 
             try:
                 self.multilingual = MultilingualTextModel(ctx.model("emotrace-text-xed").path)
+                self.routed = self.multilingual.routed_languages()
             except ModelNotFound as e:
                 if opts.text_route == "multilingual":
                     raise DependencyMissing(str(e)) from None
@@ -130,7 +132,6 @@ class WhisperWordsStage(Stage):
             self.whisper,
             ctx.iter_audio(chunk_s=30.0),
             language=opts.language,
-            translate=False,  # translated per utterance below, from each utterance's own audio
             beam_size=opts.beam_size,
             vad_filter=opts.vad_filter,
             speech=[(s.start_s, s.end_s) for s in tl.speech],
@@ -162,7 +163,7 @@ class WhisperWordsStage(Stage):
         utts: list[Utterance] = []
         lang = tr.language
         multilingual = self.multilingual is not None and lang not in (None, "en") and (
-            opts.text_route == "multilingual" or lang in self.multilingual.routed_languages()
+            opts.text_route == "multilingual" or lang in self.routed
             or (opts.text_route == "auto" and translations is None)
         )
         for i, g in enumerate(groups):
@@ -191,7 +192,7 @@ class WhisperWordsStage(Stage):
         untranslated = [u for u in utts if u.route == "native" and u.language not in (None, "en")]
         if opts.emotion and untranslated:
             ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
-        if opts.emotion and multilingual and lang not in self.multilingual.routed_languages():
+        if opts.emotion and multilingual and lang not in self.routed:
             ctx.warn(
                 f"words: {lang} speech scored by the multilingual text model, whose accuracy on {lang} "
                 "was not measured (no held-out XED lines in that language)"

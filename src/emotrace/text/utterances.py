@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emotrace.model import SpeechSegment
-from emotrace.text.asr import AsrSegment, AsrWord
+from emotrace.text.asr import AsrWord
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 
@@ -101,24 +101,3 @@ def group_words(
             g.speaker_id = max(totals, key=totals.__getitem__)
             g.person_id = seg.person_id if seg.speaker_id == g.speaker_id else None
     return groups
-
-
-def assign_translation(groups: Sequence[WordGroup], translation: Sequence[AsrSegment]) -> list[str]:
-    """English text for each utterance.
-
-    Each translated segment goes to the utterance it overlaps most; an utterance left without
-    one (a long translated segment covering several utterances) shares the text of the
-    segment that overlaps it most.
-    """
-    parts: list[list[str]] = [[] for _ in groups]
-    for seg in translation:
-        ovs = [overlap(seg.start_s, seg.end_s, g.start_s, g.end_s) for g in groups]
-        if ovs and max(ovs) > 0:
-            parts[ovs.index(max(ovs))].append(seg.text)
-    out = [" ".join(p).strip() for p in parts]
-    for i, g in enumerate(groups):
-        if not out[i] and translation:
-            ovs = [overlap(s.start_s, s.end_s, g.start_s, g.end_s) for s in translation]
-            if max(ovs) > 0:
-                out[i] = translation[ovs.index(max(ovs))].text
-    return out
