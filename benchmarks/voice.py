@@ -157,17 +157,25 @@ def speed(tmp: Path, hour: bool) -> None:
 
 def cross_validation(tmp: Path) -> None:
     from emotrace.models.whisper import load_whisper
-    from emotrace.voice.datasets import load_dataset
-    from emotrace.voice.train import train
+    from emotrace.voice.cache import StateCache
+    from emotrace.voice.datasets import load_corpora
+    from emotrace.voice.train import train_corpora
 
-    print("\n## RAVDESS actors 01-20, 5-fold CV by actor (4 held-out actors per fold), 8 classes")
-    ds = load_dataset(RAVDESS)
-    rep = train(ds, tmp / "cv", load_whisper(device="cpu", threads=2))
+    print("\n## RAVDESS actors 01-20, 5-fold CV by actor (4 held-out actors per fold), 7 classes")
+    ds = load_corpora([RAVDESS])
+    rep = train_corpora(
+        ds,
+        tmp / "cv",
+        load_whisper(device="cpu", threads=2),
+        StateCache(tmp / "states"),
+        head="logreg",
+        copies=0,
+    )
     for head, name in (
         ("per_speaker_norm", "per-speaker normalisation (held-out actor's own clips)"),
         ("global_norm", "global normalisation only"),
     ):
-        r = rep["cv"][head]
+        r = rep["speaker_cv"][head]
         recall = ", ".join(f"{k} {v:.2f}" for k, v in r["per_class_recall"].items())
         print(f"{name}: accuracy {r['accuracy']:.3f}, UAR {r['uar']:.3f}\n  recall: {recall}")
 

@@ -13,7 +13,7 @@ from emotrace.voice.classifier import VoiceEmotionModel
 
 pytestmark = pytest.mark.slow
 
-KEYS = {"n", "accuracy", "uar", "per_class_recall", "confusion", "labels"}
+KEYS = {"n", "accuracy", "uar", "per_class_recall", "confusion", "labels", "per_corpus"}
 
 
 def _run(cli: list[str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -43,12 +43,29 @@ def test_train_then_eval_manifest(emotrace_cli: list[str], ravdess: Path, tmp_pa
                 rows.append(f"{f},{codes[code]},{actor}")
     (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
     run = tmp_path / "run"
-    proc = _run(emotrace_cli, "train", "voice", str(tmp_path / "m.csv"), "-o", str(run), "--folds", "3")
+    proc = _run(
+        emotrace_cli,
+        "train",
+        "voice",
+        str(tmp_path / "m.csv"),
+        "-o",
+        str(run),
+        "--folds",
+        "3",
+        "--head",
+        "logreg",
+        "--augment",
+        "0",
+        "--cache",
+        str(tmp_path / "cache"),
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["labels"] == ["angry", "happy", "sad", "neutral"]
-    assert len(metrics["cv"]["folds"]) == 3
-    assert metrics["cv"]["per_speaker_norm"]["accuracy"] > 0.4  # chance is 0.25 (0.125 for neutral-heavy)
+    cv = metrics["speaker_cv"]
+    assert cv["corpus"] == "m" and len(cv["per_speaker_norm"]["folds"]) == 3
+    assert cv["per_speaker_norm"]["accuracy"] > 0.4  # chance is 0.25 (0.125 for neutral-heavy)
+    assert "loco" not in metrics  # one corpus: no leave-one-corpus-out
     model = VoiceEmotionModel.load(run / "voice-emotion.npz")
     assert model.labels == metrics["labels"] and model.spk.coef.shape == (4, 1040)
     proc = _run(
@@ -59,11 +76,14 @@ def test_train_then_eval_manifest(emotrace_cli: list[str], ravdess: Path, tmp_pa
         "--json",
         "--model",
         str(run / "voice-emotion.npz"),
+        "--cache",
+        str(tmp_path / "cache"),
     )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert set(res) == KEYS and res["n"] == len(rows) - 1
     assert res["accuracy"] > 0.8  # its own training data
+    assert set(res["per_corpus"]) == {"m"} and res["per_corpus"]["m"]["n"] == res["n"]
 
 
 def test_bad_input_is_one_line(emotrace_cli: list[str], tmp_path: Path) -> None:

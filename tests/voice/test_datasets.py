@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emotrace.errors import InputError
-from emotrace.voice.datasets import load_dataset, parse_name
+from emotrace.voice.datasets import corpus_summary, load_corpora, load_dataset, parse_name
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,11 @@ from emotrace.voice.datasets import load_dataset, parse_name
         ("JK_su11.wav", "surprise", "savee-JK"),
         ("03a01Wa.wav", "angry", "emodb-03"),
         ("16b10Lb.wav", "boredom", "emodb-16"),
+        ("OA_bite_neutral.opus", "neutral", "tess-OAF"),
+        ("EB0_happiness_12.opus", "happiness", "nemo-EB0"),
+        ("WR0_surprised_64.opus", "surprised", "nemo-WR0"),
+        ("a5-03-01-02-50.opus", "angry", "ased-50"),
+        ("S4-04-02-01-29.opus", "sad", "ased-29"),
     ],
 )
 def test_parse_name(name: str, label: str, speaker: str) -> None:
@@ -61,3 +66,26 @@ def test_manifest(tmp_path: Path, ravdess: Path) -> None:
     (tmp_path / "cols.csv").write_text("file,emotion\nx.wav,happy\n")
     with pytest.raises(InputError, match="path,label"):
         load_dataset(tmp_path / "cols.csv")
+
+
+def test_new_corpora_with_their_label_maps(shared_data: Path) -> None:
+    """TESS, nEMO and ASED as shipped in ../shared/data: every clip recognised, labels mapped to
+    the canonical set (TESS ps -> surprise, nEMO happiness -> happy, ASED f -> fear)."""
+    ds = load_corpora([shared_data / "tess", shared_data / "nemo", shared_data / "ased"])
+    assert ds.unrecognised == 0 and not ds.dropped
+    counts = corpus_summary(ds)
+    assert {c: sum(v.values()) for c, v in counts.items()} == {"tess": 2800, "nemo": 4481, "ased": 2474}
+    assert sorted(counts["tess"]) == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert sorted(counts["nemo"]) == ["angry", "fear", "happy", "neutral", "sad", "surprise"]
+    assert sorted(counts["ased"]) == ["angry", "fear", "happy", "neutral", "sad"]
+    speakers = {c: {it.speaker for it in ds.items if it.corpus == c} for c in counts}
+    assert len(speakers["tess"]) == 2 and len(speakers["nemo"]) == 9 and len(speakers["ased"]) == 65
+
+
+def test_calm_folds_into_neutral_across_corpora(ravdess: Path, tmp_path: Path) -> None:
+    clip = next((ravdess / "Actor_01").glob("03-01-02-*.flac"))  # calm
+    (tmp_path / "m.csv").write_text(f"path,label,speaker\n{clip},happy,a\n")
+    ds = load_corpora([ravdess / "Actor_01", tmp_path / "m.csv"])
+    assert {it.label for it in ds.items if it.path == clip and it.corpus == "ravdess"} == {"neutral"}
+    assert [it.speaker for it in ds.items if it.corpus == "m"] == ["m-a"]
+    assert "calm" in {it.label for it in load_corpora([ravdess / "Actor_01"], fold_calm=False).items}

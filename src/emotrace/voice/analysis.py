@@ -2,7 +2,9 @@
 
 Audio is read in chunks; only the audio of speech regions still open at a chunk edge is
 kept, so memory stays flat in the input's length. What is kept per window is small: a
-feature vector (1,040 floats) and a speaker embedding (256 floats).
+feature vector (1,040 floats) and a speaker embedding (256 floats). A model that reads frame
+states (``keep_states``) gets them from a temporary file (float16, ~51 kB per second of
+speech, on disk, not in memory) through :meth:`VoiceAnalyzer.states`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class WindowResult:
     end_s: float
     features: np.ndarray | None = None
     embedding: np.ndarray | None = None
+    states_at: tuple[int, int] | None = None  # (byte offset, frames) in the analyzer's spill file
 
 
 @dataclass
@@ -43,7 +46,33 @@ class VoiceAnalyzer:
     join_gap_s: float = 0.3
     cache: MutableMapping[tuple[float, float], np.ndarray] | None = None
     cache_until_s: float = 600.0
+    keep_states: bool = False
     windows: list[WindowResult] = field(default_factory=list)
+    _spill: Any = field(default=None, repr=False)
+
+    def states(self, w: WindowResult) -> np.ndarray:
+        """Frame states (frames x d, float16) of a window analysed with ``keep_states``."""
+        if w.states_at is None or self._spill is None:
+            raise ValueError("window states were not kept")
+        offset, frames = w.states_at
+        self._spill.seek(offset)
+        raw = self._spill.read(frames * self._dim * 2)
+        return np.frombuffer(raw, dtype=np.float16).reshape(frames, self._dim)
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+    def _keep(self, w: WindowResult, states: np.ndarray) -> None:
+        import tempfile
+
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix="emotrace-states-")  # noqa: SIM115 - closed by close()
+        self._dim = states.shape[1]
+        self._spill.seek(0, 2)
+        w.states_at = (self._spill.tell(), states.shape[0])
+        self._spill.write(np.ascontiguousarray(states, dtype=np.float16).tobytes())
 
     def run(self, chunks: Iterable[tuple[float, np.ndarray]]) -> list[WindowResult]:
         """Consume ``(start_s, samples)`` chunks; return every speech window in time order."""
@@ -93,6 +122,8 @@ class VoiceAnalyzer:
                 cache = self.cache if b <= self.cache_until_s else None
                 states = encode_windows(self.whisper, buf, [(a, b)], offset_s=buf_start, cache=cache)[0]
                 w.features = window_features(states, normalise_level(audio))
+                if self.keep_states:
+                    self._keep(w, states)
             if self.speaker_encoder is not None:
                 w.embedding = self.speaker_encoder.embed(audio)
             self.windows.append(w)

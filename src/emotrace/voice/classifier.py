@@ -81,6 +81,72 @@ class VoiceEmotionModel:
         return out
 
 
+class VoiceEmotionNet:
+    """The attention-pooling model (ONNX, :func:`emotrace.voice.crosscorpus.export_attn`): reads the
+    frame states of each window, not pooled features. Per-speaker statistics come from the
+    speaker's own windows in the analysed input (at least :data:`MIN_SPEAKER_WINDOWS`)."""
+
+    needs_frames = True
+
+    def __init__(self, path: str | Path, device: str = "cpu", threads: int = 1) -> None:
+        import json
+
+        from emotrace.models.onnx import session
+
+        self.session = session(path, device=device, threads=threads)
+        meta = json.loads(self.session.get_modelmeta().custom_metadata_map["emotrace"])
+        all_labels: list[str] = meta["labels"]
+        self.keep = [i for i, ok in enumerate(meta["present"]) if ok]
+        self.labels = [all_labels[i] for i in self.keep]
+        self.temperature = (float(meta["temperature_spk"]), float(meta["temperature_glob"]))
+
+    def _run(
+        self, states: list[np.ndarray], prosody: np.ndarray, stats: tuple[np.ndarray, ...]
+    ) -> np.ndarray:
+        d = states[0].shape[1]
+        T = max(len(s) for s in states)
+        x = np.zeros((len(states), T, d), dtype=np.float32)
+        m = np.zeros((len(states), T), dtype=bool)
+        for i, s in enumerate(states):
+            x[i, : len(s)] = s
+            m[i, : len(s)] = True
+        feeds = dict(
+            zip(("mean", "scale", "p_mean", "p_scale"), (a.astype(np.float32) for a in stats), strict=True)
+        )
+        spk, glob = self.session.run(
+            None, {"frames": x, "prosody": prosody.astype(np.float32), "mask": m, **feeds}
+        )
+        return np.stack([spk, glob])
+
+    def predict_states(
+        self, states: list[np.ndarray], prosody: np.ndarray, speakers: list[str] | None = None
+    ) -> np.ndarray:
+        """Class probabilities ``(n, n_labels)`` of windows given as frame states and prosody rows."""
+        from emotrace.voice.cache import ClipStates
+        from emotrace.voice.crosscorpus import speaker_stats
+
+        n = len(states)
+        d, p = states[0].shape[1], prosody.shape[1]
+        groups = np.asarray(speakers if speakers is not None else ["?"] * n, dtype=object)
+        if speakers is None:
+            groups[:] = None
+        neutral_stats = (np.zeros(d), np.ones(d), np.zeros(p), np.ones(p))
+        logits = np.zeros((n, len(self.keep)))
+        for g in set(groups.tolist()):
+            rows = np.flatnonzero(groups == g)
+            use_spk = g is not None and len(rows) >= MIN_SPEAKER_WINDOWS
+            stats = (
+                speaker_stats([ClipStates(states[i], prosody[i]) for i in rows]) if use_spk else neutral_stats
+            )
+            for a in range(0, len(rows), 32):
+                idx = rows[a : a + 32]
+                z = self._run([states[i] for i in idx], prosody[idx], stats)[0 if use_spk else 1]
+                logits[idx] = z[:, self.keep] / self.temperature[0 if use_spk else 1]
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+
 def speaker_normalise(x: np.ndarray) -> np.ndarray:
     """z-score the rows of one speaker with that speaker's own mean and spread."""
     mu = x.mean(axis=0, keepdims=True)

@@ -6,7 +6,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,60 +21,133 @@ def _progress(label: str):  # type: ignore[no-untyped-def]
     return hook
 
 
+def _cache(path: Path | None) -> Any:
+    from emotrace.models.assets import cache_dir
+    from emotrace.voice.cache import StateCache
+
+    return StateCache(path or cache_dir() / "voice-states")
+
+
 def train_voice_cmd(
     data: Annotated[
-        Path,
+        list[Path],
         typer.Argument(
-            help="Dataset folder (RAVDESS, CREMA-D, TESS, SAVEE, EmoDB names) or CSV manifest path,label[,speaker]."
+            help="One or more dataset folders (RAVDESS, CREMA-D, TESS, nEMO, ASED, SAVEE, EmoDB names) "
+            "or CSV manifests path,label[,speaker]; several make a multi-corpus run."
         ),
     ],
     out: Annotated[Path, typer.Option("-o", "--out", help="Run folder to write.")],
+    head: Annotated[
+        str, typer.Option(help="attn (attention pooling over encoder states) or logreg (pooled states).")
+    ] = "attn",
+    augment: Annotated[
+        int, typer.Option(min=0, help="Augmented copies per clip (noise, room, codec, level, speed).")
+    ] = 2,
     folds: Annotated[int, typer.Option(min=0, help="Speaker-independent CV folds (0 = none).")] = 5,
-    c: Annotated[
-        float, typer.Option("--C", min=1e-6, help="Inverse L2 regularisation of the classifiers.")
-    ] = 0.05,
-    threads: Annotated[int, typer.Option(min=0, help="CPU threads for the Whisper encoder (0 = 2).")] = 0,
+    cv_corpus: Annotated[
+        str | None,
+        typer.Option(help="Corpus of the speaker CV (default: ravdess if present, else the first)."),
+    ] = None,
+    loco: Annotated[
+        bool, typer.Option(help="Leave-one-corpus-out evaluation (with two or more corpora).")
+    ] = True,
+    c: Annotated[float, typer.Option("--C", min=1e-6, help="Inverse L2 regularisation (logreg).")] = 0.01,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (attn).")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of augmentation and training.")] = 0,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Encoder-state cache folder (default: $EMOTRACE_CACHE/voice-states)."),
+    ] = None,
+    threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all cores).")] = 0,
 ) -> None:
-    """Train the speech emotion model: Whisper-base encoder states + prosody, logistic regression."""
-    from emotrace.models.whisper import load_whisper
-    from emotrace.voice.datasets import load_dataset
-    from emotrace.voice.train import train
+    """Train the speech emotion model on one or several corpora; evaluate it leave-one-corpus-out."""
+    import os
 
-    ds = load_dataset(data)
+    from emotrace.models.whisper import load_whisper
+    from emotrace.voice.datasets import corpus_summary, load_corpora
+    from emotrace.voice.train import train_corpora
+
+    if head not in ("attn", "logreg"):
+        raise InputError(head, "--head must be attn or logreg")
+    ds = load_corpora(list(data))
     if len({it.label for it in ds.items}) < 2:
-        raise InputError(data, "need at least two emotion classes to train")
+        raise InputError(data[0], "need at least two emotion classes to train")
     if ds.dropped:
         typer.echo(f"dropped (no canonical label): {dict(ds.dropped)}", err=True)
-    whisper = load_whisper(device="cpu", threads=threads or 2)
-    report = train(ds, out, whisper, n_folds=folds, C=c, progress=_progress("features"))
+    for corpus, counts in corpus_summary(ds).items():
+        typer.echo(f"{corpus}: {sum(counts.values())} clips, {counts}", err=True)
+    n = threads or os.cpu_count() or 2
+    if head == "attn":
+        import torch
+
+        torch.set_num_threads(n)
+    whisper = load_whisper(device="auto", threads=n)
+    report = train_corpora(
+        ds,
+        out,
+        whisper,
+        _cache(cache),
+        head=head,
+        copies=augment,
+        seed=seed,
+        folds=folds,
+        loco=loco,
+        cv_corpus=cv_corpus,
+        C=c,
+        epochs=epochs,
+        log=lambda s: typer.echo(s, err=True),
+        progress=_progress("features"),
+    )
     report["command"] = "emotrace " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     (out / "metrics.json").write_text(json.dumps(report, indent=1))
-    typer.echo(f"model: {out / 'voice-emotion.npz'}")
-    if report["cv"]:
-        for head in ("per_speaker_norm", "global_norm"):
-            r = report["cv"][head]
-            typer.echo(f"CV {head}: accuracy {r['accuracy']:.3f}  UAR {r['uar']:.3f}  (n={r['n']})")
+    typer.echo(f"model: {out / report['model']}")
+    for norm, r in report.get("loco", {}).items():
+        per = "  ".join(f"{k} {v['uar']:.3f}" for k, v in r["per_corpus"].items())
+        typer.echo(f"leave-one-corpus-out UAR, {norm}: mean {r['mean_uar']:.3f}  ({per})")
+    for norm in ("per_speaker_norm", "global_norm"):
+        if norm in report.get("speaker_cv", {}):
+            r = report["speaker_cv"][norm]
+            typer.echo(
+                f"speaker CV in {report['speaker_cv']['corpus']}, {norm}: accuracy {r['accuracy']:.3f}  "
+                f"UAR {r['uar']:.3f}  (n={r['n']})"
+            )
+
+
+def _print_scores(res: dict[str, Any]) -> None:
+    typer.echo(f"n={res['n']}  accuracy={res['accuracy']:.3f}  UAR={res['uar']:.3f}")
+    labels = res["labels"]
+    typer.echo("  recall " + "  ".join(f"{lab} {res['per_class_recall'][lab]:.3f}" for lab in labels))
+    typer.echo("  confusion (rows = truth, columns = prediction):")
+    typer.echo("  " + " " * 10 + " ".join(f"{lab[:7]:>7s}" for lab in labels))
+    for lab, row in zip(labels, res["confusion"], strict=True):
+        typer.echo(f"  {lab[:9]:9s} " + " ".join(f"{v:7d}" for v in row))
 
 
 def eval_voice_cmd(
-    path: Annotated[Path, typer.Argument(help="Labelled dataset folder or CSV manifest.")],
+    paths: Annotated[list[Path], typer.Argument(help="Labelled dataset folders or CSV manifests.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: Annotated[
-        Path | None, typer.Option(help="voice-emotion.npz (default: the shipped model).")
+        Path | None, typer.Option(help="voice-emotion.onnx or .npz (default: the shipped model).")
     ] = None,
     speaker_norm: Annotated[
         bool, typer.Option(help="Normalise per speaker (speakers with >= 8 clips).")
     ] = True,
-    threads: Annotated[int, typer.Option(min=0, help="CPU threads for the Whisper encoder (0 = 2).")] = 0,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Encoder-state cache folder (default: $EMOTRACE_CACHE/voice-states)."),
+    ] = None,
+    threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all cores).")] = 0,
 ) -> None:
-    """Accuracy, unweighted average recall and confusion of the speech emotion model."""
+    """Accuracy, unweighted average recall, per-class recall and confusion, overall and per corpus."""
+    import os
+
     from emotrace.models.whisper import load_whisper
-    from emotrace.voice.datasets import load_dataset
+    from emotrace.voice.datasets import load_corpora
     from emotrace.voice.evaluate import evaluate, load_model
 
     if model is not None and not model.is_file():
         raise InputError(model, "model file not found")
-    ds = load_dataset(path)
+    ds = load_corpora(list(paths), fold_calm=False)
     if ds.dropped:
         typer.echo(f"dropped labels with no canonical counterpart: {dict(ds.dropped)}", err=True)
     m = load_model(model)
@@ -85,25 +158,26 @@ def eval_voice_cmd(
         typer.echo(
             f"classes absent from the dataset (left out of the decision): {', '.join(missing)}", err=True
         )
+    n = threads or os.cpu_count() or 2
     res = evaluate(
         ds,
         m,
-        load_whisper(device="cpu", threads=threads or 2),
+        load_whisper(device="auto", threads=n),
+        _cache(cache),
         speaker_norm,
         progress=None if as_json else _progress("eval"),
     )
+    if res.get("skipped"):
+        typer.echo(f"skipped {len(res['skipped'])} unreadable clip(s), e.g. {res['skipped'][0]}", err=True)
     if as_json:
         typer.echo(json.dumps(res))
         return
-    typer.echo(f"n={res['n']}  accuracy={res['accuracy']:.3f}  UAR={res['uar']:.3f}")
-    labels = res["labels"]
-    for lab in labels:
-        r = res["per_class_recall"][lab]
-        typer.echo(f"  recall {lab:9s} {r:.3f}")
-    typer.echo("confusion (rows = truth, columns = prediction):")
-    typer.echo("          " + " ".join(f"{lab[:7]:>7s}" for lab in labels))
-    for lab, row in zip(labels, res["confusion"], strict=True):
-        typer.echo(f"{lab[:9]:9s} " + " ".join(f"{v:7d}" for v in row))
+    if len(res["per_corpus"]) > 1:
+        for corpus, r in res["per_corpus"].items():
+            typer.echo(f"{corpus}:")
+            _print_scores(r)
+        typer.echo("all corpora:")
+    _print_scores(res)
 
 
 def add_commands(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) -> None:

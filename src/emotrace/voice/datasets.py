@@ -5,12 +5,18 @@ Supported layouts (detected per file name):
 * RAVDESS ``03-01-EE-II-SS-RR-AA.wav|flac``: EE 01 neutral, 02 calm, 03 happy, 04 sad, 05 angry,
   06 fearful, 07 disgust, 08 surprised; speaker AA.
 * CREMA-D ``1001_DFA_ANG_XX.wav|flv``: ANG, DIS, FEA, HAP, NEU, SAD; speaker 1001.
-* TESS ``OAF_back_angry.wav``: angry, disgust, fear, happy, neutral, ps (pleasant surprise), sad; speaker OAF/YAF.
+* TESS ``OAF_back_angry.wav``: angry, disgust, fear, happy, neutral, ps (pleasant surprise) -> surprise,
+  sad; speaker OAF/YAF (one upstream file is named ``OA_bite_neutral``: OAF).
+* nEMO ``EB0_anger_1.opus`` (Polish): anger, fear, happiness, neutral, sadness, surprised; speaker EB0.
+* ASED ``a5-03-01-02-50.opus`` (Amharic): n neutral, f fearful, h happy, s sad, a angry (the digit
+  after the letter is the folder number); fields sentence, repetition, gender, speaker 50.
 * SAVEE ``DC_a01.wav`` (or ``a01.wav`` in a speaker folder): a, d, f, h, n, sa, su.
 * EmoDB ``03a01Fa.wav``: W anger, L boredom, E disgust, A fear, F happiness, T sadness, N neutral.
-* A CSV manifest with columns ``path,label`` and optionally ``speaker`` (paths relative to the CSV).
+* A CSV manifest with columns ``path,label`` and optionally ``speaker`` (paths relative to the CSV);
+  its corpus name is the CSV file's stem.
 
-Labels are returned as the names the model trains on: canonical labels plus ``calm``;
+Labels are returned as the names the model trains on: canonical labels plus ``calm``
+(RAVDESS; :func:`load_corpora` folds it into ``neutral`` for multi-corpus training);
 labels with no counterpart (EmoDB boredom) are dropped and counted.
 """
 
@@ -40,7 +46,10 @@ _RAVDESS_EMO = {
     "08": "surprised",
 }
 _CREMA = re.compile(r"^(\d{4})_([A-Z]{3})_(ANG|DIS|FEA|HAP|NEU|SAD)_([A-Z]{2})$")
-_TESS = re.compile(r"^(OAF|YAF)_[A-Za-z]+_(angry|disgust|fear|happy|neutral|ps|sad)$", re.IGNORECASE)
+_TESS = re.compile(r"^(OAF?|YAF?)_[A-Za-z]+_(angry|disgust|fear|happy|neutral|ps|sad)$", re.IGNORECASE)
+_NEMO = re.compile(r"^([A-Z]{2}\d)_(anger|fear|happiness|neutral|sadness|surprised)_(\d+)$")
+_ASED = re.compile(r"^([nfhsa])(\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$", re.IGNORECASE)
+_ASED_EMO = {"n": "neutral", "f": "fear", "h": "happy", "s": "sad", "a": "angry"}
 _SAVEE = re.compile(r"^(?:([A-Z]{2})_)?(a|d|f|h|n|sa|su)(\d\d)$")
 _SAVEE_EMO = {
     "a": "angry",
@@ -100,7 +109,12 @@ def parse_name(path: Path) -> tuple[str, str, str] | None:
     if m := _CREMA.match(stem):
         return m.group(3).lower(), f"crema-{m.group(1)}", "crema-d"
     if m := _TESS.match(stem):
-        return m.group(2).lower(), f"tess-{m.group(1).upper()}", "tess"
+        spk = m.group(1).upper()
+        return m.group(2).lower(), f"tess-{spk if spk.endswith('F') else spk + 'F'}", "tess"
+    if m := _NEMO.match(stem):
+        return m.group(2), f"nemo-{m.group(1)}", "nemo"
+    if m := _ASED.match(stem):
+        return _ASED_EMO[m.group(1).lower()], f"ased-{m.group(6)}", "ased"
     if m := _EMODB.match(stem):
         return _EMODB_EMO[m.group(3)], f"emodb-{m.group(1)}", "emodb"
     if m := _SAVEE.match(stem):
@@ -119,7 +133,7 @@ def _from_manifest(csv_path: Path) -> tuple[list[tuple[Path, str, str, str]], in
             row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
             p = Path(row["path"])
             p = p if p.is_absolute() else csv_path.parent / p
-            rows.append((p, row["label"], row.get("speaker") or p.parent.name, "manifest"))
+            rows.append((p, row["label"], row.get("speaker") or p.parent.name, csv_path.stem))
     return rows, 0
 
 
@@ -155,3 +169,28 @@ def load_dataset(path: str | Path) -> Dataset:
     if not ds.items:
         raise InputError(root, "no labelled audio found (see `emotrace train voice --help` for layouts)")
     return ds
+
+
+def load_corpora(paths: list[str | Path], fold_calm: bool = True) -> Dataset:
+    """Several datasets in one (speakers are already corpus-prefixed by the name parsers;
+    manifest speakers get the manifest's name as prefix). ``fold_calm`` maps RAVDESS calm to
+    neutral, as no other corpus has it."""
+    out = Dataset(items=[])
+    for p in paths:
+        ds = load_dataset(p)
+        out.dropped.update(ds.dropped)
+        out.unrecognised += ds.unrecognised
+        for it in ds.items:
+            spk = it.speaker if "-" in it.speaker and it.corpus != "manifest" else f"{it.corpus}-{it.speaker}"
+            label = "neutral" if fold_calm and it.label == "calm" else it.label
+            out.items.append(Item(it.path, label, spk, it.corpus))
+    return out
+
+
+def corpus_summary(ds: Dataset) -> dict[str, dict[str, int]]:
+    """Clip counts per corpus and label."""
+    out: dict[str, dict[str, int]] = {}
+    for it in ds.items:
+        out.setdefault(it.corpus, {}).setdefault(it.label, 0)
+        out[it.corpus][it.label] += 1
+    return out

@@ -1,4 +1,4 @@
-"""``eval voice``: the shipped (or a given) speech emotion model on a labelled dataset layout."""
+"""``eval voice``: the shipped (or a given) speech emotion model on labelled dataset layouts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from emotrace.voice.classifier import VoiceEmotionModel
+from emotrace.voice.cache import StateCache
+from emotrace.voice.classifier import VoiceEmotionModel, VoiceEmotionNet
 from emotrace.voice.datasets import Dataset
-from emotrace.voice.train import extract, per_speaker, score
+from emotrace.voice.train import extract_states, score
 
 
 def restrict(probs: np.ndarray, model_labels: list[str], labels: list[str]) -> np.ndarray:
@@ -24,34 +25,55 @@ def restrict(probs: np.ndarray, model_labels: list[str], labels: list[str]) -> n
     return out
 
 
+def predict(
+    model: VoiceEmotionModel | VoiceEmotionNet, entries: list[Any], speakers: list[str] | None
+) -> np.ndarray:
+    """Probabilities of either model kind over clips given as :class:`ClipStates`."""
+    if isinstance(model, VoiceEmotionNet):
+        states = [e.states.astype(np.float32) for e in entries]
+        return model.predict_states(states, np.stack([e.prosody for e in entries]), speakers)
+    return model.predict(np.stack([e.pooled() for e in entries]), speakers)
+
+
 def evaluate(
     ds: Dataset,
-    model: VoiceEmotionModel,
+    model: VoiceEmotionModel | VoiceEmotionNet,
     whisper: Any,
+    cache: StateCache,
     speaker_norm: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, UAR, per-class recall and confusion over the dataset's own labels.
+    """Accuracy, UAR, per-class recall and confusion over the dataset's own labels, overall and
+    ``per_corpus``; unreadable clips are skipped and listed under ``skipped``.
 
-    With ``speaker_norm`` each speaker's clips are normalised with that speaker's own
-    statistics (as in training CV); speakers with fewer than 8 clips use the global head.
+    With ``speaker_norm`` each speaker with at least 8 clips is normalised with that speaker's
+    own clips (as the stage does within one video); others use the global head.
     """
-    X = extract(ds, whisper, cache=None, progress=progress)
-    y = np.array([it.label for it in ds.items])
-    spk = np.array([it.speaker for it in ds.items])
-    probs = model.glob.proba(X)
-    if speaker_norm:
-        counts = {s: int((spk == s).sum()) for s in set(spk.tolist())}
-        ok = np.array([counts[s] >= 8 for s in spk])
-        if ok.any():
-            probs[ok] = model.spk.proba(per_speaker(X[ok], spk[ok]))
-    labels = ds.labels
+    entries, bad = extract_states(ds, whisper, cache, progress=progress)
+    keep = [i for i, e in enumerate(entries) if e]
+    clips = [entries[i][0] for i in keep]
+    y = np.array([ds.items[i].label for i in keep])
+    spk = [ds.items[i].speaker for i in keep]
+    corpus = np.array([ds.items[i].corpus for i in keep])
+    probs = predict(model, clips, spk if speaker_norm else None)
+    labels = [lab for lab in ds.labels if lab in set(y.tolist())]
     pred = np.array(labels)[restrict(probs, model.labels, labels).argmax(axis=1)]
-    return score(y, pred, labels)
+    out = score(y, pred, labels)
+    per = {}
+    for c in sorted(set(corpus.tolist())):
+        rows = corpus == c
+        labs = [lab for lab in labels if lab in set(y[rows].tolist())]
+        p = np.array(labs)[restrict(probs[rows], model.labels, labs).argmax(axis=1)]
+        per[c] = score(y[rows], p, labs)
+    out["per_corpus"] = per
+    if bad:
+        out["skipped"] = bad
+    return out
 
 
-def load_model(path: Path | None) -> VoiceEmotionModel:
+def load_model(path: Path | None, threads: int = 1) -> VoiceEmotionModel | VoiceEmotionNet:
     from emotrace.models.assets import resolve
     from emotrace.voice.assets import VOICE_EMOTION
+    from emotrace.voice.stage import load_emotion_model
 
-    return VoiceEmotionModel.load(path or resolve(VOICE_EMOTION.name).path)
+    return load_emotion_model(path or resolve(VOICE_EMOTION.name).path)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from emotrace.voice.encoder import encode_audio, normalise_level, pool_states
+from emotrace.voice.encoder import pool_states
 from emotrace.voice.prosody import prosody_features
 
 
@@ -14,9 +12,3 @@ def window_features(states: np.ndarray, level_audio: np.ndarray) -> np.ndarray:
     """Feature vector from a window's encoder states and its level-normalised audio."""
     states = np.asarray(states, dtype=np.float32)
     return np.concatenate([pool_states(states), prosody_features(level_audio)]).astype(np.float32)
-
-
-def clip_features(model: Any, audio: np.ndarray) -> np.ndarray:
-    """Feature vector of one speech clip."""
-    level = normalise_level(audio)
-    return window_features(encode_audio(model, level), level)

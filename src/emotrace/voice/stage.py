@@ -20,8 +20,18 @@ from emotrace.pipeline import Context
 from emotrace.stage import Stage, register
 from emotrace.voice import assets
 from emotrace.voice.analysis import VoiceAnalyzer, WindowResult
-from emotrace.voice.classifier import VoiceEmotionModel
+from emotrace.voice.classifier import VoiceEmotionModel, VoiceEmotionNet
+from emotrace.voice.prosody import PROSODY_NAMES
 from emotrace.voice.speakers import DEFAULT_MIN_SILHOUETTE, SpeakerEncoder, cluster_speakers
+
+PROSODY_DIM = len(PROSODY_NAMES)
+
+
+def load_emotion_model(path: Any) -> VoiceEmotionModel | VoiceEmotionNet:
+    """The speech emotion model in ``path``: an ONNX attention head or a ``.npz`` linear one."""
+    if str(path).endswith(".onnx"):
+        return VoiceEmotionNet(path, threads=1)
+    return VoiceEmotionModel.load(path)
 
 
 class VoiceOptions(BaseModel):
@@ -45,7 +55,8 @@ class VoiceOptions(BaseModel):
         True, description="voice-quality features (pitch, jitter, shimmer, HNR, formants...) with Praat"
     )
     cache_encoder_until_s: float = Field(
-        0.0, ge=0,
+        0.0,
+        ge=0,
         description="keep encoder states of windows before this time in ctx.shared (for plug-ins; "
         "costs ~100 kB per second of speech)",
     )
@@ -65,7 +76,7 @@ class VoiceStage(Stage):
         """Load the speaker encoder and the emotion model; a missing one turns its part off with a warning."""
         o: VoiceOptions = self.options  # type: ignore[assignment]
         self.whisper: Any = None
-        self.emotion_model: VoiceEmotionModel | None = None
+        self.emotion_model: VoiceEmotionModel | VoiceEmotionNet | None = None
         self.speaker_encoder: SpeakerEncoder | None = None
         if o.speakers:
             try:
@@ -76,7 +87,7 @@ class VoiceStage(Stage):
             from emotrace.models.whisper import load_whisper
 
             try:
-                self.emotion_model = VoiceEmotionModel.load(ctx.model(assets.VOICE_EMOTION.name).path)
+                self.emotion_model = load_emotion_model(ctx.model(assets.VOICE_EMOTION.name).path)
                 self.whisper = load_whisper(
                     ctx.model("whisper-base").path,
                     device="cpu" if ctx.config.device == "cpu" else "auto",
@@ -97,13 +108,17 @@ class VoiceStage(Stage):
             min_window_s=o.window_min_s,
             cache=ctx.shared.setdefault("whisper_encoder", {}),
             cache_until_s=o.cache_encoder_until_s,
+            keep_states=isinstance(self.emotion_model, VoiceEmotionNet),
         )
-        windows = analyzer.run(ctx.iter_audio(chunk_s=o.chunk_s))
-        if not windows:
-            ctx.warn("voice: no speech detected")
-            return
-        speakers, confidence = self._speakers(windows)
-        ctx.timeline.speech.extend(self._segments(ctx, windows, speakers, confidence))
+        try:
+            windows = analyzer.run(ctx.iter_audio(chunk_s=o.chunk_s))
+            if not windows:
+                ctx.warn("voice: no speech detected")
+                return
+            speakers, confidence = self._speakers(windows)
+            ctx.timeline.speech.extend(self._segments(ctx, analyzer, windows, speakers, confidence))
+        finally:
+            analyzer.close()
         if o.quality:
             self._quality(ctx)
 
@@ -130,14 +145,23 @@ class VoiceStage(Stage):
         return [f"S{k + 1}" for k in labels], [round(c, 4) for c in conf]
 
     def _segments(
-        self, ctx: Context, windows: list[WindowResult], speakers: list[str | None], conf: list[float | None]
+        self,
+        ctx: Context,
+        analyzer: VoiceAnalyzer,
+        windows: list[WindowResult],
+        speakers: list[str | None],
+        conf: list[float | None],
     ) -> list[SpeechSegment]:
         o: VoiceOptions = self.options  # type: ignore[assignment]
         probs = None
         if self.emotion_model is not None:
             X = np.stack([w.features for w in windows])  # type: ignore[misc]
             groups = [s or "?" for s in speakers] if o.speaker_norm and speakers[0] is not None else None
-            probs = self.emotion_model.predict(X, groups)
+            if isinstance(self.emotion_model, VoiceEmotionNet):
+                states = [analyzer.states(w).astype(np.float32) for w in windows]
+                probs = self.emotion_model.predict_states(states, X[:, -PROSODY_DIM:], groups)
+            else:
+                probs = self.emotion_model.predict(X, groups)
         out = []
         for i, w in enumerate(windows):
             emotion = None

@@ -1,13 +1,14 @@
-"""Training and evaluation of emotrace's speech emotion model (scikit-learn, no torch).
+"""Training of emotrace's speech emotion model over one or several corpora.
 
-Features (:func:`extract`): pooled Whisper-base encoder states of the clip's speech span
-plus prosody. Cross-validation holds out whole speakers; the held-out speakers are
-normalised with their own clips only, as the stage does per speaker within one video.
+Features (:func:`extract_states`, cached per clip by :class:`emotrace.voice.cache.StateCache`):
+the Whisper-base encoder states of the clip's speech span and its prosody, for the clean clip
+and seeded augmented copies. Heads and protocols are in :mod:`emotrace.voice.crosscorpus`;
+:func:`train_corpora` runs leave-one-corpus-out, speaker-independent CV inside one corpus, the
+final fit and writes the run folder.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -18,74 +19,72 @@ import numpy as np
 
 from emotrace.errors import InputError
 from emotrace.io.media import load_audio
-from emotrace.voice.classifier import Head, VoiceEmotionModel, speaker_normalise
-from emotrace.voice.datasets import MODEL_LABELS, Dataset
-from emotrace.voice.features import clip_features
+from emotrace.voice.cache import CACHE_VERSION, ClipStates, StateCache, file_hash
+from emotrace.voice.datasets import Dataset
+from emotrace.voice.encoder import encode_audio, normalise_level
+from emotrace.voice.prosody import prosody_features
 from emotrace.voice.vad import trim_to_speech
 
 FEATURE_VERSION = "whisper-base-meanstd+prosody16-v1"
 
 
-def extract(
-    ds: Dataset, model: Any, cache: Path | None = None, progress: Callable[[int, int], None] | None = None
-) -> np.ndarray:
-    """Feature matrix of a dataset (cached in ``cache`` by file path, size and feature version)."""
-    memo: dict[str, np.ndarray] = {}
-    if cache is not None and cache.exists():
-        with np.load(cache, allow_pickle=False) as z:
-            keys, X = z["keys"], z["X"]
-        memo = {str(k): X[i] for i, k in enumerate(keys)}
-    keys = [_key(it.path) for it in ds.items]
-    rows = []
-    for i, (it, k) in enumerate(zip(ds.items, keys, strict=True)):
-        if k not in memo:
-            audio = load_audio(it.path)
-            if audio.size < 1600:
-                raise InputError(it.path, "no audio (or shorter than 0.1 s)")
-            memo[k] = clip_features(model, trim_to_speech(audio))
-        rows.append(memo[k])
+def clip_states(model: Any, audio: np.ndarray) -> ClipStates:
+    """Encoder states (float16) and prosody of one trimmed speech clip, level-normalised as in the stage."""
+    level = normalise_level(audio)
+    return ClipStates(encode_audio(model, level).astype(np.float16), prosody_features(level))
+
+
+def extract_states(
+    ds: Dataset,
+    model: Any,
+    cache: StateCache,
+    copies: int = 0,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[list[ClipStates]], list[str]]:
+    """Per item: the clean clip's states, then ``copies`` seeded augmented versions
+    (:func:`emotrace.voice.augment.random_chain`), all through ``cache``.
+
+    Returns the entries and the paths that could not be read (skipped, reported once by the caller).
+    """
+    from emotrace.voice.augment import random_chain
+
+    out: list[list[ClipStates]] = []
+    bad: list[str] = []
+    for i, it in enumerate(ds.items):
+        try:
+            h = file_hash(it.path)
+        except OSError:
+            bad.append(str(it.path))
+            out.append([])
+            continue
+        keys = [cache.key(it.path, "clean")] + [
+            cache.key(it.path, f"aug{seed}.{k}") for k in range(1, copies + 1)
+        ]
+        entries = [cache.get(k) for k in keys]
+        if any(e is None for e in entries):
+            try:
+                audio = load_audio(it.path)
+            except Exception:  # noqa: BLE001 - any decoder failure means an unreadable clip
+                audio = np.zeros(0, dtype=np.float32)
+            if audio.size < 1600 or not np.isfinite(audio).all():
+                bad.append(str(it.path))
+                out.append([])
+                continue
+            speech = trim_to_speech(audio)
+            for k, key in enumerate(keys):
+                if entries[k] is not None:
+                    continue
+                x = speech
+                if k:
+                    rng = np.random.default_rng([seed, k, int(h[:8], 16)])
+                    x, _ = random_chain(speech, rng)
+                entries[k] = clip_states(model, x)
+                cache.put(key, entries[k])  # type: ignore[arg-type]
+        out.append([e for e in entries if e is not None])
         if progress:
             progress(i + 1, len(ds.items))
-    X = np.stack(rows)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, keys=np.array(keys), X=X)
-    return X
-
-
-def _key(p: Path) -> str:
-    st = p.stat()
-    return hashlib.sha1(f"{p.resolve()}|{st.st_size}|{FEATURE_VERSION}".encode()).hexdigest()
-
-
-def per_speaker(X: np.ndarray, speakers: np.ndarray) -> np.ndarray:
-    """Each speaker's rows z-scored with that speaker's own statistics."""
-    out = np.empty_like(X)
-    for s in np.unique(speakers):
-        rows = speakers == s
-        out[rows] = speaker_normalise(X[rows])
-    return out
-
-
-def fit_head(X: np.ndarray, y: np.ndarray, labels: list[str], C: float) -> Head:
-    from sklearn.linear_model import LogisticRegression
-
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0) + 1e-6
-    clf = LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
-    clf.fit((X - mean) / scale, y)
-    order = [list(clf.classes_).index(lab) for lab in labels]
-    return Head(mean, scale, clf.coef_[order], clf.intercept_[order])
-
-
-def fit(X: np.ndarray, y: np.ndarray, speakers: np.ndarray, C: float = 0.05) -> VoiceEmotionModel:
-    """Both heads (per-speaker and global normalisation) on all rows."""
-    labels = [lab for lab in MODEL_LABELS if lab in set(y.tolist())]
-    return VoiceEmotionModel(
-        labels=labels,
-        spk=fit_head(per_speaker(X, speakers), y, labels, C),
-        glob=fit_head(X, y, labels, C),
-    )
+    return out, bad
 
 
 def speaker_folds(speakers: np.ndarray, n_folds: int) -> list[np.ndarray]:
@@ -93,31 +92,6 @@ def speaker_folds(speakers: np.ndarray, n_folds: int) -> list[np.ndarray]:
     uniq = sorted(set(speakers.tolist()))
     n_folds = min(n_folds, len(uniq))
     return [np.array(g) for g in np.array_split(np.array(uniq, dtype=object), n_folds)]
-
-
-def cross_validate(
-    X: np.ndarray, y: np.ndarray, speakers: np.ndarray, n_folds: int = 5, C: float = 0.05
-) -> dict[str, Any]:
-    """Speaker-independent CV: predictions of both heads on each held-out speaker group."""
-    labels = [lab for lab in MODEL_LABELS if lab in set(y.tolist())]
-    logits = {
-        "per_speaker_norm": np.zeros((len(y), len(labels))),
-        "global_norm": np.zeros((len(y), len(labels))),
-    }
-    folds = []
-    for held in speaker_folds(speakers, n_folds):
-        test = np.isin(speakers, held)
-        m = fit(X[~test], y[~test], speakers[~test], C)
-        if m.labels != labels:
-            raise InputError(str(held), "a training fold lacks a class; use fewer folds")
-        logits["global_norm"][test] = m.glob.logits(X[test])
-        logits["per_speaker_norm"][test] = m.spk.logits(per_speaker(X[test], speakers[test]))
-        folds.append([str(s) for s in held])
-    out: dict[str, Any] = {"folds": folds}
-    for head, z in logits.items():
-        out[head] = score(y, np.array(labels)[z.argmax(axis=1)], labels)
-        out[head]["temperature"] = fit_temperature(z, np.array([labels.index(t) for t in y]))
-    return out
 
 
 def fit_temperature(logits: np.ndarray, target: np.ndarray) -> float:
@@ -152,35 +126,110 @@ def score(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
     }
 
 
-def train(
+def _pool(ds: Dataset, entries: list[list[ClipStates]]) -> Any:
+    from emotrace.voice.crosscorpus import Pool
+
+    keep = np.array([len(e) > 0 for e in entries])
+    col = {k: np.array([getattr(it, k) for it in ds.items])[keep] for k in ("label", "speaker", "corpus")}
+    return Pool([e for e in entries if e], col["label"], col["speaker"], col["corpus"])
+
+
+def _head_factory(head: str, speaker_norm: bool, augment: bool, C: float, epochs: int) -> Callable[[], Any]:
+    from emotrace.voice.crosscorpus import AttnHead, LogRegHead
+
+    if head == "logreg":
+        return lambda: LogRegHead(C=C, speaker_norm=speaker_norm, augment=augment)
+    if head == "attn":
+        return lambda: AttnHead(epochs=epochs, speaker_norm=speaker_norm, augment=augment)
+    raise InputError(head, "unknown head (logreg, attn)")
+
+
+def train_corpora(
     ds: Dataset,
     run_dir: Path,
-    model: Any,
-    n_folds: int = 5,
-    C: float = 0.05,
+    whisper: Any,
+    cache: StateCache,
+    head: str = "attn",
+    copies: int = 2,
+    seed: int = 0,
+    folds: int = 5,
+    loco: bool = True,
+    cv_corpus: str | None = None,
+    C: float = 0.01,
+    epochs: int = 12,
+    log: Callable[[str], None] = lambda s: None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Extract features, cross-validate by speaker, fit on everything, write the run folder."""
+    """Extract (or reuse) states, evaluate by leave-one-corpus-out and speaker CV, fit the final
+    per-speaker and global heads on everything and write ``run_dir`` (model, metrics.json)."""
+    from emotrace.voice import crosscorpus as cc
+
     t0 = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
-    X = extract(ds, model, run_dir / "features.npz", progress)
-    y = np.array([it.label for it in ds.items])
-    spk = np.array([it.speaker for it in ds.items])
-    cv = cross_validate(X, y, spk, n_folds, C) if len(set(spk.tolist())) >= 2 else None
-    final = fit(X, y, spk, C)
-    if cv is not None:
-        final.spk.temperature = cv["per_speaker_norm"]["temperature"]
-        final.glob.temperature = cv["global_norm"]["temperature"]
-    final.save(run_dir / "voice-emotion.npz")
-    report = {
-        "feature_version": FEATURE_VERSION,
-        "n": len(y),
-        "speakers": len(set(spk.tolist())),
-        "labels": final.labels,
+    entries, bad = extract_states(ds, whisper, cache, copies=copies, seed=seed, progress=progress)
+    if bad:
+        log(f"skipped {len(bad)} unreadable clip(s), e.g. {bad[0]}")
+    pool = _pool(ds, entries)
+    if len(set(pool.labels.tolist())) < 2:
+        raise InputError(run_dir, "need at least two emotion classes to train")
+    corpora = sorted(set(pool.corpora.tolist()))
+    report: dict[str, Any] = {
+        "cache_version": CACHE_VERSION,
+        "head": head,
+        "augmented_copies": copies,
+        "seed": seed,
+        "C": C if head == "logreg" else None,
+        "epochs": epochs if head == "attn" else None,
+        "n": len(pool.labels),
+        "skipped": bad,
+        "speakers": len(set(pool.speakers.tolist())),
+        "corpora": corpus_summary_from(pool),
         "dropped": dict(ds.dropped),
-        "C": C,
-        "cv": cv,
-        "seconds": round(time.perf_counter() - t0, 1),
     }
+    make = {
+        norm: _head_factory(head, norm == "per_speaker_norm", copies > 0, C, epochs)
+        for norm in ("per_speaker_norm", "global_norm")
+    }
+    temps: dict[str, float] = {}
+    if loco and len(corpora) >= 2:
+        report["loco"] = {}
+        for norm, mk in make.items():
+            log(f"leave-one-corpus-out, {norm}:")
+            r = cc.leave_one_corpus_out(mk, pool, corpora=corpora, seed=seed, log=log)
+            temps[norm] = fit_temperature(r.pop("logits"), r.pop("targets"))
+            report["loco"][norm] = r
+            log(f"  mean UAR {r['mean_uar']:.3f}")
+    cv_corpus = cv_corpus or ("ravdess" if "ravdess" in corpora else corpora[0])
+    n_spk = len(set(pool.speakers[pool.corpora == cv_corpus].tolist()))
+    if folds >= 2 and n_spk >= 2:
+        report["speaker_cv"] = {"corpus": cv_corpus}
+        for norm, mk in make.items():
+            r = cc.speaker_cv(mk, pool, corpus=cv_corpus, n_folds=folds, seed=seed)
+            if norm not in temps:
+                temps[norm] = fit_temperature(r.pop("logits"), r.pop("targets"))
+            else:
+                r.pop("logits"), r.pop("targets")
+            report["speaker_cv"][norm] = r
+            log(f"speaker CV in {cv_corpus}, {norm}: accuracy {r['accuracy']:.3f}  UAR {r['uar']:.3f}")
+    final = {norm: mk().fit(pool, seed=seed) for norm, mk in make.items()}
+    t_spk, t_glob = temps.get("per_speaker_norm", 1.0), temps.get("global_norm", 1.0)
+    if head == "attn":
+        path = run_dir / "voice-emotion.onnx"
+        cc.export_attn(final["per_speaker_norm"], final["global_norm"], str(path), (t_spk, t_glob))
+    else:
+        path = run_dir / "voice-emotion.npz"
+        cc.logreg_model(final["per_speaker_norm"], final["global_norm"], (t_spk, t_glob)).save(path)
+    report["model"] = path.name
+    report["labels"] = [lab for lab in cc.LABELS if lab in set(pool.labels.tolist())]
+    report["temperature"] = {"per_speaker_norm": t_spk, "global_norm": t_glob}
+    report["seconds"] = round(time.perf_counter() - t0, 1)
     (run_dir / "metrics.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def corpus_summary_from(pool: Any) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for c, lab in zip(pool.corpora.tolist(), pool.labels.tolist(), strict=True):
+        out.setdefault(c, {}).setdefault(lab, 0)
+        out[c][lab] += 1
+    return out

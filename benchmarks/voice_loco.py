@@ -1,0 +1,75 @@
+"""Leave-one-corpus-out speech emotion over RAVDESS, TESS, nEMO and ASED from the state cache.
+
+    python benchmarks/voice_loco.py COPIES VARIANT [VARIANT ...]
+
+VARIANT is ``shipped`` (today's model on each corpus), or a head with options, e.g.
+``logreg:C=0.01``, ``logreg:C=0.05:speaker_norm=False``, ``attn:epochs=12``. COPIES is the
+number of augmented copies per clip (0 = clean only). States are cached in
+``$EMOTRACE_CACHE/voice-states`` (first run: ~10 min clean, ~30 min with 2 copies, 2 cores).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emotrace.models.assets import cache_dir
+from emotrace.models.whisper import load_whisper
+from emotrace.voice import crosscorpus as cc
+from emotrace.voice.cache import StateCache
+from emotrace.voice.datasets import load_corpora
+from emotrace.voice.train import _pool, extract_states, score
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shipped(pool: cc.Pool) -> None:
+    from emotrace.models.assets import resolve
+    from emotrace.voice.classifier import VoiceEmotionModel
+    from emotrace.voice.evaluate import restrict
+
+    m = VoiceEmotionModel.load(resolve("emotrace-voice-emotion").path)
+    for norm in ("spk", "glob"):
+        uars = []
+        for c in cc.LOCO_CORPORA:
+            sub = pool.subset(pool.corpora == c)
+            X = sub.pooled(0)
+            probs = m.spk.proba(cc.per_speaker(X, sub.speakers)) if norm == "spk" else m.glob.proba(X)
+            labels = [lab for lab in cc.LABELS if lab in set(sub.labels.tolist())]
+            r = score(sub.labels, np.array(labels)[restrict(probs, m.labels, labels).argmax(1)], labels)
+            uars.append(r["uar"])
+            print(f"shipped {norm} {c}: UAR {r['uar']:.3f}  accuracy {r['accuracy']:.3f}")
+        print(f"shipped {norm}: mean UAR {np.mean(uars):.3f} (RAVDESS was its training data)")
+
+
+def parse(variant: str) -> tuple[str, dict[str, object]]:
+    kind, *kv = variant.split(":")
+    kw: dict[str, object] = {}
+    for k, v in (x.split("=") for x in kv):
+        kw[k] = v == "True" if v in ("True", "False") else (float(v) if "." in v else int(v))
+    return kind, kw
+
+
+def main() -> None:
+    copies, variants = int(sys.argv[1]), sys.argv[2:]
+    ds = load_corpora([DATA / c for c in ("ravdess_speech", "tess", "nemo", "ased")])
+    entries, bad = extract_states(
+        ds, load_whisper(device="auto", threads=2), StateCache(cache_dir() / "voice-states"), copies=copies
+    )
+    pool = _pool(ds, entries)
+    print(f"{len(pool.labels)} clips, {copies} augmented copies each, {len(bad)} unreadable")
+    for v in variants:
+        if v == "shipped":
+            shipped(pool)
+            continue
+        kind, kw = parse(v)
+        t = time.time()
+        r = cc.leave_one_corpus_out(lambda kind=kind, kw=kw: cc.HEADS[kind](**kw), pool, log=print)
+        print(f"{v}: mean LOCO UAR {r['mean_uar']:.3f}  ({time.time() - t:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
