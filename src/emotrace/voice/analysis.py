@@ -9,7 +9,7 @@ speech, on disk, not in memory) through :meth:`VoiceAnalyzer.states`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,19 @@ class VoiceAnalyzer:
         self._spill.seek(offset)
         raw = self._spill.read(frames * self._dim * 2)
         return np.frombuffer(raw, dtype=np.float16).reshape(frames, self._dim)
+
+    def states_of(self, windows: list[WindowResult]) -> Sequence[np.ndarray]:
+        """The windows' frame states as a lazy sequence (float32, read from disk when indexed)."""
+        analyzer = self
+
+        class _View(Sequence[np.ndarray]):
+            def __len__(self) -> int:
+                return len(windows)
+
+            def __getitem__(self, i):  # type: ignore[no-untyped-def,override]  # int index only
+                return analyzer.states(windows[i]).astype(np.float32)
+
+        return _View()
 
     def close(self) -> None:
         if self._spill is not None:

@@ -9,6 +9,7 @@ The file holds two logistic-regression heads over the same features:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,13 +104,7 @@ class VoiceEmotionNet:
     def _run(
         self, states: list[np.ndarray], prosody: np.ndarray, stats: tuple[np.ndarray, ...]
     ) -> np.ndarray:
-        d = states[0].shape[1]
-        T = max(len(s) for s in states)
-        x = np.zeros((len(states), T, d), dtype=np.float32)
-        m = np.zeros((len(states), T), dtype=bool)
-        for i, s in enumerate(states):
-            x[i, : len(s)] = s
-            m[i, : len(s)] = True
+        x, m = pad_frames(states)
         feeds = dict(
             zip(("mean", "scale", "p_mean", "p_scale"), (a.astype(np.float32) for a in stats), strict=True)
         )
@@ -119,25 +114,20 @@ class VoiceEmotionNet:
         return np.stack([spk, glob])
 
     def predict_states(
-        self, states: list[np.ndarray], prosody: np.ndarray, speakers: list[str] | None = None
+        self, states: Sequence[np.ndarray], prosody: np.ndarray, speakers: list[str] | None = None
     ) -> np.ndarray:
-        """Class probabilities ``(n, n_labels)`` of windows given as frame states and prosody rows."""
-        from emotrace.voice.cache import ClipStates
-        from emotrace.voice.crosscorpus import speaker_stats
+        """Class probabilities ``(n, n_labels)`` of windows given as frame states and prosody rows.
 
-        n = len(states)
+        ``states`` is indexed one window at a time (a lazy sequence keeps memory flat)."""
+        n = len(prosody)
         d, p = states[0].shape[1], prosody.shape[1]
-        groups = np.asarray(speakers if speakers is not None else ["?"] * n, dtype=object)
-        if speakers is None:
-            groups[:] = None
+        groups = np.asarray(speakers if speakers is not None else [None] * n, dtype=object)
         neutral_stats = (np.zeros(d), np.ones(d), np.zeros(p), np.ones(p))
         logits = np.zeros((n, len(self.keep)))
         for g in set(groups.tolist()):
             rows = np.flatnonzero(groups == g)
             use_spk = g is not None and len(rows) >= MIN_SPEAKER_WINDOWS
-            stats = (
-                speaker_stats([ClipStates(states[i], prosody[i]) for i in rows]) if use_spk else neutral_stats
-            )
+            stats = speaker_stats((states[i] for i in rows), prosody[rows]) if use_spk else neutral_stats
             for a in range(0, len(rows), 32):
                 idx = rows[a : a + 32]
                 z = self._run([states[i] for i in idx], prosody[idx], stats)[0 if use_spk else 1]
@@ -147,8 +137,36 @@ class VoiceEmotionNet:
         return e / e.sum(axis=1, keepdims=True)
 
 
+def pad_frames(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-padded batch ``(B, T, d)`` float32 of frame-state arrays and its mask ``(B, T)``."""
+    T = max(len(f) for f in frames)
+    x = np.zeros((len(frames), T, frames[0].shape[1]), dtype=np.float32)
+    m = np.zeros((len(frames), T), dtype=bool)
+    for i, f in enumerate(frames):
+        x[i, : len(f)] = f
+        m[i, : len(f)] = True
+    return x, m
+
+
+def _spread(sd: np.ndarray) -> np.ndarray:
+    return sd + 1e-3 + 0.1 * np.median(sd)
+
+
+def speaker_stats(frames: Iterable[np.ndarray], prosody: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Frame mean and spread, prosody mean and spread of one speaker's clips or windows, with the
+    spread floor of :func:`speaker_normalise`. Frames are summed one array at a time."""
+    n, s1, s2 = 0, 0.0, 0.0
+    for f in frames:
+        f64 = np.asarray(f, dtype=np.float64)
+        n, s1, s2 = n + len(f64), s1 + f64.sum(axis=0), s2 + (f64**2).sum(axis=0)
+    mean = s1 / max(n, 1)
+    sd = np.sqrt(np.maximum(s2 / max(n, 1) - mean**2, 0.0))
+    pr = np.asarray(prosody, dtype=np.float64)
+    return mean, _spread(sd), pr.mean(axis=0), _spread(pr.std(axis=0))
+
+
 def speaker_normalise(x: np.ndarray) -> np.ndarray:
     """z-score the rows of one speaker with that speaker's own mean and spread."""
     mu = x.mean(axis=0, keepdims=True)
     sd = x.std(axis=0, keepdims=True)
-    return (x - mu) / (sd + 1e-3 + 0.1 * np.median(sd))
+    return (x - mu) / _spread(sd)

@@ -23,7 +23,8 @@ import numpy as np
 
 from emotrace.labels import CANONICAL
 from emotrace.voice.cache import ClipStates
-from emotrace.voice.classifier import speaker_normalise
+from emotrace.voice.classifier import pad_frames, speaker_normalise, speaker_stats
+from emotrace.voice.train import score, speaker_folds
 
 LABELS: tuple[str, ...] = CANONICAL
 LOCO_CORPORA: tuple[str, ...] = ("ravdess", "tess", "nemo", "ased")
@@ -75,12 +76,6 @@ def per_speaker(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
         rows = groups == g
         out[rows] = speaker_normalise(X[rows])
     return out
-
-
-def score(y: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
-    from emotrace.voice.train import score as _score
-
-    return _score(y, pred, list(labels))
 
 
 # ---- heads -----------------------------------------------------------------------------------
@@ -139,9 +134,12 @@ class AttnHead:
         self.weight_decay, self.stride = weight_decay, stride
 
     def _stats(self, entries: list[ClipStates], groups: np.ndarray) -> dict[Any, tuple[np.ndarray, ...]]:
-        return {
-            g: speaker_stats([entries[i] for i in np.flatnonzero(groups == g)]) for g in np.unique(groups)
-        }
+        out = {}
+        for g in np.unique(groups):
+            rows = np.flatnonzero(groups == g)
+            prosody = np.stack([entries[i].prosody for i in rows])
+            out[g] = speaker_stats((entries[i].states for i in rows), prosody)
+        return out
 
     def _prepare(self, entries: list[ClipStates], groups: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         frames, pros = [], []
@@ -230,12 +228,7 @@ class AttnHead:
     def _pad(frames: list[np.ndarray]) -> tuple[Any, Any]:
         import torch
 
-        T = max(len(f) for f in frames)
-        x = np.zeros((len(frames), T, frames[0].shape[1]), dtype=np.float32)
-        m = np.zeros((len(frames), T), dtype=bool)
-        for i, f in enumerate(frames):
-            x[i, : len(f)] = f
-            m[i, : len(f)] = True
+        x, m = pad_frames(frames)
         return torch.from_numpy(x), torch.from_numpy(m)
 
     def logits(self, pool: Pool) -> np.ndarray:
@@ -246,27 +239,12 @@ class AttnHead:
         with torch.no_grad():
             for i in range(0, len(frames), 64):
                 xb, mb = self._pad(frames[i : i + 64])
-                out.append(net_out := self.net(xb, torch.from_numpy(P[i : i + 64]), mb).numpy())
-                del net_out
+                out.append(self.net(xb, torch.from_numpy(P[i : i + 64]), mb).numpy())
         z = np.concatenate(out)
         return np.where(self.present, z, -30.0)
 
 
 HEADS: dict[str, Callable[..., Any]] = {"logreg": LogRegHead, "attn": AttnHead}
-
-
-def speaker_stats(entries: Sequence[ClipStates]) -> tuple[np.ndarray, ...]:
-    """Frame mean and spread, prosody mean and spread of one speaker's clips (or windows), with the
-    same spread floor as :func:`emotrace.voice.classifier.speaker_normalise`."""
-    fr = np.concatenate([e.states.astype(np.float32) for e in entries])
-    pr = np.stack([e.prosody for e in entries]).astype(np.float32)
-    sd, psd = fr.std(axis=0), pr.std(axis=0)
-    return (
-        fr.mean(axis=0),
-        sd + 1e-3 + 0.1 * np.median(sd),
-        pr.mean(axis=0),
-        psd + 1e-3 + 0.1 * np.median(psd),
-    )
 
 
 def export_attn(
@@ -382,8 +360,6 @@ def speaker_cv(
 ) -> dict[str, Any]:
     """Speaker-independent CV inside ``corpus`` (speakers dealt in sorted order into folds); with
     ``others`` the other corpora are in every training fold too."""
-    from emotrace.voice.train import speaker_folds
-
     inside = pool.corpora == corpus
     spk = pool.speakers
     y_true, zs, folds = [], [], []

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,8 +190,12 @@ def load_corpora(paths: list[str | Path], fold_calm: bool = True) -> Dataset:
 
 def corpus_summary(ds: Dataset) -> dict[str, dict[str, int]]:
     """Clip counts per corpus and label."""
+    return count_by_corpus([it.corpus for it in ds.items], [it.label for it in ds.items])
+
+
+def count_by_corpus(corpora: Iterable[str], labels: Iterable[str]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    for it in ds.items:
-        out.setdefault(it.corpus, {}).setdefault(it.label, 0)
-        out[it.corpus][it.label] += 1
+    for c, lab in zip(corpora, labels, strict=True):
+        out.setdefault(c, {}).setdefault(lab, 0)
+        out[c][lab] += 1
     return out

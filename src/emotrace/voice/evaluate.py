@@ -30,7 +30,7 @@ def predict(
 ) -> np.ndarray:
     """Probabilities of either model kind over clips given as :class:`ClipStates`."""
     if isinstance(model, VoiceEmotionNet):
-        states = [e.states.astype(np.float32) for e in entries]
+        states = [e.states for e in entries]  # float16; batches are padded into float32
         return model.predict_states(states, np.stack([e.prosody for e in entries]), speakers)
     return model.predict(np.stack([e.pooled() for e in entries]), speakers)
 

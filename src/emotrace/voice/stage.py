@@ -158,7 +158,7 @@ class VoiceStage(Stage):
             X = np.stack([w.features for w in windows])  # type: ignore[misc]
             groups = [s or "?" for s in speakers] if o.speaker_norm and speakers[0] is not None else None
             if isinstance(self.emotion_model, VoiceEmotionNet):
-                states = [analyzer.states(w).astype(np.float32) for w in windows]
+                states = analyzer.states_of(windows)
                 probs = self.emotion_model.predict_states(states, X[:, -PROSODY_DIM:], groups)
             else:
                 probs = self.emotion_model.predict(X, groups)

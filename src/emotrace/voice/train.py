@@ -20,7 +20,7 @@ import numpy as np
 from emotrace.errors import InputError
 from emotrace.io.media import load_audio
 from emotrace.voice.cache import CACHE_VERSION, ClipStates, StateCache, file_hash
-from emotrace.voice.datasets import Dataset
+from emotrace.voice.datasets import Dataset, count_by_corpus
 from emotrace.voice.encoder import encode_audio, normalise_level
 from emotrace.voice.prosody import prosody_features
 from emotrace.voice.vad import trim_to_speech
@@ -183,7 +183,7 @@ def train_corpora(
         "n": len(pool.labels),
         "skipped": bad,
         "speakers": len(set(pool.speakers.tolist())),
-        "corpora": corpus_summary_from(pool),
+        "corpora": count_by_corpus(pool.corpora.tolist(), pool.labels.tolist()),
         "dropped": dict(ds.dropped),
     }
     make = {
@@ -225,11 +225,3 @@ def train_corpora(
     report["seconds"] = round(time.perf_counter() - t0, 1)
     (run_dir / "metrics.json").write_text(json.dumps(report, indent=1))
     return report
-
-
-def corpus_summary_from(pool: Any) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for c, lab in zip(pool.corpora.tolist(), pool.labels.tolist(), strict=True):
-        out.setdefault(c, {}).setdefault(lab, 0)
-        out[c][lab] += 1
-    return out
