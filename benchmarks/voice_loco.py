@@ -2,7 +2,10 @@
 
     python benchmarks/voice_loco.py COPIES VARIANT [VARIANT ...]
 
-VARIANT is ``shipped`` (today's model on each corpus), or a head with options, e.g.
+VARIANT is ``shipped`` (a logistic-regression ``.npz`` model on each corpus: the RAVDESS-only model
+replaced in issue 19, ``git show f2ba600:src/emotrace/models/weights/emotrace-voice-emotion.npz >
+old.npz`` and ``EMOTRACE_MODEL_EMOTRACE_VOICE_EMOTION=old.npz``; the shipped ONNX model heard all four
+corpora, so LOCO does not apply to it), or a head with options, e.g.
 ``logreg:C=0.01``, ``logreg:C=0.05:speaker_norm=False``, ``attn:epochs=12``. COPIES is the
 number of augmented copies per clip (0 = clean only). States are cached in
 ``$EMOTRACE_CACHE/voice-states`` (first run: ~10 min clean, ~30 min with 2 copies, 2 cores).
@@ -31,7 +34,10 @@ def shipped(pool: cc.Pool) -> None:
     from emotrace.voice.classifier import VoiceEmotionModel
     from emotrace.voice.evaluate import restrict
 
-    m = VoiceEmotionModel.load(resolve("emotrace-voice-emotion").path)
+    path = resolve("emotrace-voice-emotion").path
+    if path.suffix != ".npz":
+        sys.exit("shipped: set EMOTRACE_MODEL_EMOTRACE_VOICE_EMOTION to a .npz model (see the docstring)")
+    m = VoiceEmotionModel.load(path)
     for norm in ("spk", "glob"):
         uars = []
         for c in cc.LOCO_CORPORA:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from emotrace.errors import ConfigError
+from emotrace.errors import ConfigError, DependencyMissing
 
 if TYPE_CHECKING:
     from emotrace.io.media import Frame
@@ -46,19 +46,19 @@ SLOT_ORDER: tuple[str, ...] = (
     "describe",
 )
 
-# modules that register the built-in stages (imported lazily, failures recorded)
-BUILTIN_MODULES: tuple[str, ...] = (
-    "emotrace.shots.stage",
-    "emotrace.faces.stage",
-    "emotrace.shots.keyframes",
-    "emotrace.voice.stage",
-    "emotrace.text.stage",
-    "emotrace.voice.link",
-    "emotrace.fusion.stage",
-    "emotrace.analysis.stage",
-    "emotrace.analysis.highlights",
-    "emotrace.shots.describe",
-)
+# slot -> module that registers its built-in stages (imported lazily, failures recorded)
+BUILTIN_MODULES: dict[str, str] = {
+    "shots": "emotrace.shots.stage",
+    "faces": "emotrace.faces.stage",
+    "keyframes": "emotrace.shots.keyframes",
+    "voice": "emotrace.voice.stage",
+    "words": "emotrace.text.stage",
+    "link": "emotrace.voice.link",
+    "fusion": "emotrace.fusion.stage",
+    "analysis": "emotrace.analysis.stage",
+    "highlights": "emotrace.analysis.highlights",
+    "describe": "emotrace.shots.describe",
+}
 
 
 class NoOptions(BaseModel):
@@ -138,23 +138,43 @@ def load_builtin() -> None:
     if _LOADED:
         return
     _LOADED = True
-    for mod in BUILTIN_MODULES:
+    for mod in BUILTIN_MODULES.values():
         if importlib.util.find_spec(mod) is None:
             continue
         try:
             importlib.import_module(mod)
-        except ImportError as e:  # optional dependency of a module: the slot is unavailable
-            _IMPORT_ERRORS[mod] = str(e)
+        except Exception as e:  # noqa: BLE001 - recorded, listed by `emotrace stages`, raised when used
+            _IMPORT_ERRORS[mod] = _one_line(e)
     try:
         from importlib.metadata import entry_points
 
-        for ep in entry_points(group="emotrace.stages"):
-            try:
-                importlib.import_module(ep.value)
-            except ImportError as e:
-                _IMPORT_ERRORS[ep.value] = str(e)
-    except Exception:  # noqa: BLE001, S110 - broken third-party metadata must not break emotrace
-        pass
+        eps = list(entry_points(group="emotrace.stages"))
+    except Exception as e:  # noqa: BLE001 - broken third-party metadata must not break emotrace
+        _IMPORT_ERRORS["entry points emotrace.stages"] = _one_line(e)
+        eps = []
+    for ep in eps:
+        try:
+            importlib.import_module(ep.value)
+        except Exception as e:  # noqa: BLE001 - a broken plug-in is listed, never fatal on its own
+            _IMPORT_ERRORS[f"{ep.value} (entry point {ep.name})"] = _one_line(e)
+
+
+def _one_line(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__
+
+
+def import_errors() -> dict[str, str]:
+    """Stage modules (built-in or entry point) that failed to import, with the reason."""
+    load_builtin()
+    return dict(_IMPORT_ERRORS)
+
+
+def _broken_for(slot: str) -> str:
+    """Why a slot may lack a backend: its built-in module's or any plug-in's import error."""
+    errs = import_errors()
+    parts = [f"{m}: {errs[m]}" for m in errs if m == BUILTIN_MODULES.get(slot) or "entry point" in m]
+    return "; ".join(parts)
 
 
 def available() -> dict[tuple[str, str], type[Stage]]:
@@ -167,10 +187,14 @@ def get_stage_class(slot: str, backend: str) -> type[Stage] | None:
     if (slot, backend) in _REGISTRY:
         return _REGISTRY[(slot, backend)]
     backends = sorted(b for s, b in _REGISTRY if s == slot)
+    broken = _broken_for(slot)
     if backends:
         raise ConfigError(
             f"stages.{slot}.backend: unknown backend {backend!r}; available: {', '.join(backends)}"
+            + (f" (failed to import: {broken})" if broken else "")
         )
+    if broken:
+        raise DependencyMissing(f"stage {slot} ({backend}) cannot be loaded: {broken}")
     return None
 
 
@@ -194,6 +218,20 @@ def validate_options(cls: type[Stage], slot: str, options: dict[str, Any]) -> Ba
                 f"stages.{slot}.{loc}: unknown option for backend {cls.backend!r} (its options: {known})"
             ) from None
         raise ConfigError(f"stages.{slot}.{loc}: {err['msg']}") from None
+
+
+def resolved_config(config: Any) -> Any:
+    """``config`` with every configured stage's options spelled out, defaults included (what
+    ``config.toml`` in a result folder holds, so that ``--config`` on it reproduces the run)."""
+    load_builtin()
+    data = config.model_dump(mode="json")
+    for slot, sc in config.stages.items():
+        if (slot, sc.backend) not in _REGISTRY:
+            continue
+        cls = _REGISTRY[(slot, sc.backend)]
+        opts = validate_options(cls, slot, sc.options()).model_dump(mode="json")
+        data["stages"][slot] = {"enabled": sc.enabled, "backend": sc.backend, **opts}
+    return type(config).model_validate(data)
 
 
 def check_config_stages(stages: dict[str, Any]) -> None:

@@ -20,12 +20,14 @@ SPEAKER_ENCODER = register_model(
 VOICE_EMOTION = register_model(
     ModelSpec(
         name="emotrace-voice-emotion",
-        task="speech emotion (8 classes incl. calm) from Whisper-base encoder states + prosody",
-        licence="CC BY-NC-SA 4.0 (trained on RAVDESS)",
-        description="logistic regression heads (per-speaker and global normalisation), numpy weights",
-        package_data="emotrace-voice-emotion.npz",
-        sha256="4f597f8aaf60536184a644043064edbc97ea3af77c2ac9ff58c04073fada3655",
-        how_to_get="reinstall emotrace, or `emotrace train voice DATA -o RUN` and set EMOTRACE_MODEL_EMOTRACE_VOICE_EMOTION",
+        task="speech emotion (7 classes) from Whisper-base encoder states + prosody",
+        licence="CC BY-NC-SA 4.0 and CC BY-NC-ND 4.0 data (trained on RAVDESS, TESS, nEMO, ASED): non-commercial",
+        description="attention pooling + MLP over frozen Whisper-base frame states and prosody, "
+        "per-speaker and global heads in one ONNX graph",
+        package_data="emotrace-voice-emotion.onnx",
+        sha256="0318b971309eb18660f9d85888ebea3c42fc794052b3fd7b646c89e135bfd16b",
+        how_to_get="reinstall emotrace, or `emotrace train voice DATA... -o RUN` and set "
+        "EMOTRACE_MODEL_EMOTRACE_VOICE_EMOTION",
         card="emotrace-voice-emotion.md",
     )
 )

@@ -42,7 +42,7 @@ def train_voice_cmd(
     ] = "attn",
     augment: Annotated[
         int, typer.Option(min=0, help="Augmented copies per clip (noise, room, codec, level, speed).")
-    ] = 2,
+    ] = 0,
     folds: Annotated[int, typer.Option(min=0, help="Speaker-independent CV folds (0 = none).")] = 5,
     cv_corpus: Annotated[
         str | None,
@@ -52,7 +52,7 @@ def train_voice_cmd(
         bool, typer.Option(help="Leave-one-corpus-out evaluation (with two or more corpora).")
     ] = True,
     c: Annotated[float, typer.Option("--C", min=1e-6, help="Inverse L2 regularisation (logreg).")] = 0.01,
-    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (attn).")] = 12,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (attn).")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of augmentation and training.")] = 0,
     cache: Annotated[
         Path | None,
