@@ -25,9 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 train_app = typer.Typer(help="Train emotrace's own models on standard dataset layouts.", no_args_is_help=True)
-eval_app = typer.Typer(
-    help="Evaluate models on labelled datasets (accuracy, F1, confusion).", no_args_is_help=True
-)
+eval_app = typer.Typer(help="Evaluate models on labelled datasets (accuracy, F1, confusion).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 
@@ -117,37 +115,20 @@ def analyze(
     config: Annotated[Path | None, typer.Option("-c", "--config", help="TOML/YAML config file.")] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option(
-            "--set", help="Config override key=value, e.g. stages.faces.expression=fer-mini-xception."
-        ),
+        typer.Option("--set", help="Config override key=value, e.g. stages.faces.expression=fer-mini-xception."),
     ] = None,
     fps: Annotated[float | None, typer.Option(help="Face sampling rate (frames per second).")] = None,
     fmt: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Output formats (repeatable): json events csv parquet srt vtt eaf html video.",
-        ),
+        list[str] | None, typer.Option("--format", "-f", help="Output formats (repeatable): json events csv parquet srt vtt eaf html video.")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing result folder.")] = False,
-    allow_download: Annotated[
-        bool, typer.Option(help="Allow optional models to be fetched from URLs.")
-    ] = False,
-    tolerate_corrupt: Annotated[
-        bool, typer.Option(help="Skip damaged frames/truncation instead of failing.")
-    ] = False,
-    audio_only: Annotated[
-        bool, typer.Option(help="Analyse only the sound (input may have no video).")
-    ] = False,
-    video_only: Annotated[
-        bool, typer.Option(help="Analyse only the picture (input may have no audio).")
-    ] = False,
+    allow_download: Annotated[bool, typer.Option(help="Allow optional models to be fetched from URLs.")] = False,
+    tolerate_corrupt: Annotated[bool, typer.Option(help="Skip damaged frames/truncation instead of failing.")] = False,
+    audio_only: Annotated[bool, typer.Option(help="Analyse only the sound (input may have no video).")] = False,
+    video_only: Annotated[bool, typer.Option(help="Analyse only the picture (input may have no audio).")] = False,
     require: Annotated[
         str | None,
-        typer.Option(
-            help="Streams the input must have: any (default: analyse what is there), audio, video, both."
-        ),
+        typer.Option(help="Streams the input must have: any (default: analyse what is there), audio, video, both."),
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No progress bars.")] = False,

@@ -98,9 +98,7 @@ class Context:
 
     def iter_audio(self, chunk_s: float = 30.0):  # type: ignore[no-untyped-def]
         """Stream the audio in chunks (for long inputs where flat memory matters)."""
-        return iter_audio(
-            self.path, chunk_s=chunk_s, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt
-        )
+        return iter_audio(self.path, chunk_s=chunk_s, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt)
 
     def warn(self, message: str) -> None:
         if message not in self.timeline.provenance.warnings:
@@ -110,17 +108,8 @@ class Context:
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "emotrace": __version__}
     for dist in (
-        "av",
-        "numpy",
-        "onnxruntime",
-        "faster-whisper",
-        "ctranslate2",
-        "mediapipe",
-        "ai-edge-litert",
-        "scenedetect-headless",
-        "opencv-python-headless",
-        "scikit-learn",
-        "dlib-bin",
+        "av", "numpy", "onnxruntime", "faster-whisper", "ctranslate2", "mediapipe", "ai-edge-litert",
+        "scenedetect-headless", "opencv-python-headless", "scikit-learn", "dlib-bin",
     ):
         try:
             out[dist] = metadata.version(dist)
@@ -256,9 +245,7 @@ def run_pipeline(ctx: Context, stages: list[Stage]) -> None:
         )
     for st in active:
         tl.provenance.stages.append(
-            StageRun(
-                name=st.slot, backend=st.backend, status="ok", seconds=round(timings.get(st.slot, 0.0), 4)
-            )
+            StageRun(name=st.slot, backend=st.backend, status="ok", seconds=round(timings.get(st.slot, 0.0), 4))
         )
 
 
@@ -369,9 +356,7 @@ def _frame_pass(ctx: Context, stages: list[Stage], timings: dict[str, float]) ->
         busy = spent[st.slot] + prep_spent[st.slot]  # prepare steps may overlap the others
         timings[st.slot] = timings.get(st.slot, 0.0) + busy + time.perf_counter() - t0
     # time the frame loop waited for decoded frames (all of decoding when not parallel)
-    timings["decode"] = max(
-        0.0, decode_total - sum(spent.values()) - (0.0 if ctx.config.parallel else sum(prep_spent.values()))
-    )
+    timings["decode"] = max(0.0, decode_total - sum(spent.values()) - (0.0 if ctx.config.parallel else sum(prep_spent.values())))
 
 
 def _check_truncation(ctx: Context, stats: DecodeStats, declared: float) -> None:
