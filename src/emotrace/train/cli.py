@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from emotrace.config import THREADS_HELP, cpu_threads
 from emotrace.errors import DependencyMissing, InputError
 
 MODEL_FILE = "emotrace-fer.onnx"
@@ -70,7 +71,9 @@ def train_face_cmd(
     limit_per_class: Annotated[
         int, typer.Option(min=0, help="Use at most N images per class and split (0 = all).")
     ] = 0,
-    threads: Annotated[int | None, typer.Option(min=1, help="torch CPU threads [2].")] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=0, help=THREADS_HELP[:-1] + " [0; a resumed run keeps its own].")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from last.pt.")] = False,
     init_from: Annotated[
         Path | None,
@@ -112,7 +115,7 @@ def train_face_cmd(
             data_root=str(data_root.resolve()), epochs=epochs or 20, batch_size=batch_size, lr=lr,
             image_size=image_size, min_size=min(min_size, image_size), weight_decay=weight_decay,
             label_smoothing=label_smoothing, balance=balance, max_minutes=max_minutes or 0.0, seed=seed,
-            numeric_labels=numeric_labels, limit_per_class=limit_per_class, threads=threads or 2,
+            numeric_labels=numeric_labels, limit_per_class=limit_per_class, threads=cpu_threads(threads),
             init_from=str(init_from.resolve()) if init_from else "",
             ferplus_mode=ferplus_mode, mix=mix, holdout=holdout, select=select,
         )  # fmt: skip
@@ -136,7 +139,7 @@ def pack_face_cmd(
     ferplus_mode: Annotated[str, typer.Option(help="FER+ targets: votes or majority.")] = "votes",
     holdout: Annotated[bool, typer.Option("--holdout", help="Validation from 10% of the training split.")] = False,
     seed: Annotated[int, typer.Option()] = 0,
-    threads: Annotated[int, typer.Option(min=1, help="Decoding threads.")] = 2,
+    threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
 ) -> None:
     """Decode a face dataset once into one compressed array file (train/val pixels, labels,
     target distributions) that `emotrace train face FILE` reads, for machines where copying
@@ -148,7 +151,7 @@ def pack_face_cmd(
         raise InputError(data_root, "not a folder")
     cfg = TrainConfig(
         data_root=str(data_root.resolve()), image_size=image_size, ferplus_mode=ferplus_mode,
-        holdout=holdout, seed=seed, threads=threads,
+        holdout=holdout, seed=seed, threads=cpu_threads(threads),
     )  # fmt: skip
     path = pack_arrays(cfg, out)
     typer.echo(f"packed: {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -202,7 +205,7 @@ def eval_face_cmd(
     limit: Annotated[
         int, typer.Option("--limit-per-class", min=0, help="At most N images per class (0 = all).")
     ] = 0,
-    threads: Annotated[int, typer.Option(min=1, help="ONNX Runtime threads.")] = 2,
+    threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
     labels: Annotated[
         str,
         typer.Option(

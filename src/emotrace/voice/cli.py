@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from emotrace.config import THREADS_HELP
 from emotrace.errors import InputError
 
 
@@ -58,7 +59,7 @@ def train_voice_cmd(
         Path | None,
         typer.Option(help="Encoder-state cache folder (default: $EMOTRACE_CACHE/voice-states)."),
     ] = None,
-    threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all cores).")] = 0,
+    threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
 ) -> None:
     """Train the speech emotion model on one or several corpora; evaluate it leave-one-corpus-out."""
     import os
@@ -136,7 +137,7 @@ def eval_voice_cmd(
         Path | None,
         typer.Option(help="Encoder-state cache folder (default: $EMOTRACE_CACHE/voice-states)."),
     ] = None,
-    threads: Annotated[int, typer.Option(min=0, help="CPU threads (0 = all cores).")] = 0,
+    threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
 ) -> None:
     """Accuracy, unweighted average recall, per-class recall and confusion, overall and per corpus."""
     import os
