@@ -61,7 +61,7 @@ def prefetch(items: Iterable[T], depth: int = 4, name: str = "emotrace-prefetch"
                 return
             if isinstance(obj, _Failure):
                 raise obj.error
-            yield obj  # type: ignore[misc]
+            yield obj  # type: ignore[misc]  # the queue holds items, _DONE or _Failure; both are handled above
     finally:
         stop.set()
         worker.join()

@@ -6,12 +6,13 @@ key frame at or before its requested start; it ends at the first packet past its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import av
 
 from emotrace.errors import InputError, OutputError
+from emotrace.io.media import time_base
 
 
 def remux_segments(src: str | Path, dst: str | Path, segments: Sequence[tuple[float, float]]) -> float:
@@ -61,7 +62,7 @@ def _copy_segment(
     src: Path,
     out: av.container.OutputContainer,
     indices: list[int],
-    omap: dict[int, av.stream.Stream],
+    omap: Mapping[int, av.stream.Stream],
     last_dts: dict[int, int],
     start: float,
     end: float,
@@ -73,7 +74,7 @@ def _copy_segment(
         primary = inp.streams[indices[0]]
         not_before = -1.0
         try:
-            inp.seek(max(0, int(start / primary.time_base)), stream=primary, backward=True, any_frame=False)
+            inp.seek(max(0, int(start / time_base(primary))), stream=primary, backward=True, any_frame=False)
         except av.error.FFmpegError:  # some containers refuse seeking (e.g. to 0 in FLV): scan instead
             not_before = _keyframe_before(src, indices[0], start)
             inp.close()

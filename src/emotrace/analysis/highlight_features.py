@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from emotrace.model import FusedWindow, Timeline
+from emotrace.model import EmotionScores, FusedWindow, Timeline
 
 SAMPLE_RATE = 16000
 AUDIO: tuple[str, ...] = ("energy_z", "peak_z", "voice_arousal", "voice_intensity", "voice_change")
@@ -65,13 +65,13 @@ def _emotion_features(windows: list[FusedWindow], labels: list[str], n: int, win
         i = math.floor(w.start_s / window_s + 1e-6)
         if i >= n:
             continue
-        items: dict[str, object] = dict(w.modalities)
+        items: dict[str, EmotionScores] = dict(w.modalities)
         if w.fused is not None:
             items["fused"] = w.fused
         for mod, s in items.items():
-            p = np.array([s.probs.get(lab, 0.0) for lab in labels])  # type: ignore[attr-defined]
-            intensity = 1.0 - float(s.probs.get("neutral", 0.0))  # type: ignore[attr-defined]
-            arousal = (float(s.arousal) + 1.0) / 2.0 if s.arousal is not None else 0.0  # type: ignore[attr-defined]
+            p = np.array([s.probs.get(lab, 0.0) for lab in labels])
+            intensity = 1.0 - float(s.probs.get("neutral", 0.0))
+            arousal = (float(s.arousal) + 1.0) / 2.0 if s.arousal is not None else 0.0
             key = (w.person_id, mod)
             change = 0.5 * float(np.abs(p - prev[key]).sum()) if key in prev else 0.0
             prev[key] = p

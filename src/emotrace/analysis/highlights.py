@@ -50,7 +50,7 @@ class HighlightStage(Stage):
     Options: ClassVar[type[BaseModel]] = HighlightOptions
 
     def setup(self, ctx: Context) -> None:
-        o: HighlightOptions = self.options  # type: ignore[assignment]
+        o: HighlightOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         self.model = None
         if o.model:
             from emotrace.analysis.highlight_model import HighlightModel
@@ -58,7 +58,7 @@ class HighlightStage(Stage):
             self.model = HighlightModel.load(o.model)
 
     def run(self, ctx: Context) -> None:
-        o: HighlightOptions = self.options  # type: ignore[assignment]
+        o: HighlightOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         tl = ctx.timeline
         window_s = o.window_s or ctx.config.window_s
         audio = ctx.audio() if tl.video.has_audio else None
@@ -81,7 +81,7 @@ class HighlightStage(Stage):
     def _export(self, ctx: Context, highlights: list[Highlight]) -> None:
         from emotrace.analysis.clips import export_highlights
 
-        o: HighlightOptions = self.options  # type: ignore[assignment]
+        o: HighlightOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         assert ctx.workdir is not None
         try:
             clips, _ = export_highlights(ctx.path, ctx.workdir / "highlights",

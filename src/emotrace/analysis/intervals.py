@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotrace.model import EmotionScores, FusedWindow, Interval
+from emotrace.model import EmotionScores, FusedWindow, Interval, Modality
 
-MODALITY_ORDER: tuple[str, ...] = ("face", "voice", "text", "fused")
+MODALITY_ORDER: tuple[Modality, ...] = ("face", "voice", "text", "fused")
 
 
 @dataclass
@@ -169,7 +169,7 @@ def find_intervals(
                 if s is not None:
                     steps.append(Step(w.start_s, w.end_s, np.array([s.probs.get(lab, 0.0) for lab in labels])))
             for seg in segment(steps, min_duration_s, hysteresis, max_gap_s):
-                preds = {}
+                preds: dict[str, str] = {}
                 near = overlapping(ws, starts, seg.start_s, seg.end_s)
                 for other in MODALITY_ORDER:
                     m = mean_label(near, other, labels, seg.start_s, seg.end_s)
@@ -177,7 +177,7 @@ def find_intervals(
                         preds[other] = m[0]
                 out.append(Interval(
                     person_id=pid,
-                    modality=mod,  # type: ignore[arg-type]
+                    modality=mod,
                     start_s=round(seg.start_s, 6),
                     end_s=round(seg.end_s, 6),
                     emotion=labels[seg.label],

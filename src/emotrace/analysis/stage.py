@@ -38,7 +38,7 @@ class AnalysisStage(Stage):
         tl = ctx.timeline
         if not tl.windows:
             return
-        o: AnalysisOptions = self.options  # type: ignore[assignment]
+        o: AnalysisOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         labels = list(tl.labels)
         tl.intervals = find_intervals(tl.windows, labels, o.min_duration_s, o.hysteresis, o.max_gap_s)
         tl.tables["mismatch"] = mismatch_table(tl.windows, tl.intervals, labels)

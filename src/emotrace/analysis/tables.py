@@ -92,7 +92,7 @@ def transition_table(intervals: list[Interval], labels: list[str]) -> list[dict[
         counts = Counter((a.emotion, b.emotion) for a, b in itertools.pairwise(ivs) if a.emotion != b.emotion)
         if not counts:
             continue
-        out_of = Counter()
+        out_of: Counter[str] = Counter()
         for (a, _), n in counts.items():
             out_of[a] += n
         seen = [lab for lab in labels if any(iv.emotion == lab for iv in ivs)]
@@ -119,8 +119,8 @@ def summary_table(windows: list[FusedWindow], intervals: list[Interval], labels:
     n_tr = _transition_counts(intervals)
     for pid, ws in sorted(_by_person(windows).items(), key=lambda kv: str(kv[0])):
         for mod in MODALITY_ORDER:
-            seq = [(w, w.fused if mod == "fused" else w.modalities.get(mod)) for w in ws]
-            seq = [(w, s) for w, s in seq if s is not None]
+            found = [(w, w.fused if mod == "fused" else w.modalities.get(mod)) for w in ws]
+            seq = [(w, s) for w, s in found if s is not None]
             if not seq:
                 continue
             dur = np.array([w.end_s - w.start_s for w, _ in seq])

@@ -79,7 +79,8 @@ def run_batch(
     summary = BatchSummary(total=len(items))
     cfg_hash = config_sha256(config)
     by_name = {it.name: it for it in items}
-    engine = engine or LocalEngine(1)
+    if engine is None:
+        engine = LocalEngine(1)
     with _exclusive(out), CorpusIndex(out, create=True) as index, engine:
         run_config = config if config.threads else config.model_copy(update={"threads": engine.threads})
         cfg_json = run_config.model_dump_json()

@@ -114,7 +114,7 @@ def action_units(blendshapes: Mapping[str, float], landmarks: np.ndarray | None 
     return out
 
 
-def au_summary_rows(faces: list, active: float = 0.3) -> list[dict[str, object]]:  # type: ignore[type-arg]
+def au_summary_rows(faces: list, active: float = 0.3) -> list[dict[str, object]]:
     """Per person and AU: observations, mean, 90th percentile and share of observations above ``active``."""
     by_person: dict[str, list[dict[str, float]]] = {}
     for f in faces:

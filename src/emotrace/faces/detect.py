@@ -68,7 +68,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, kps: np.ndarray, iou: fl
         w = scores[grp][:, None]
         box = (boxes[grp] * w).sum(0) / w.sum()
         kp = (kps[grp] * w[:, :, None]).sum(0) / w.sum()
-        out.append(Detection(tuple(float(v) for v in box), float(scores[i]), kp))  # type: ignore[arg-type]
+        out.append(Detection(tuple(float(v) for v in box), float(scores[i]), kp))  # type: ignore[arg-type]  # a box is always 4 values
     return out
 
 

@@ -61,8 +61,8 @@ def overlay(crop: np.ndarray, heat: np.ndarray, size: int = 256) -> Image.Image:
     """Heatmap (jet colours) blended over the crop, resized to ``size``."""
     from matplotlib import colormaps
 
-    img = Image.fromarray(crop).resize((size, size), Image.BILINEAR)
-    hm = Image.fromarray((heat * 255).astype(np.uint8)).resize((size, size), Image.BILINEAR)
+    img = Image.fromarray(crop).resize((size, size), Image.Resampling.BILINEAR)
+    hm = Image.fromarray((heat * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
     colours = (colormaps["jet"](np.asarray(hm) / 255.0)[..., :3] * 255).astype(np.uint8)
     return Image.blend(img, Image.fromarray(colours), 0.45)
 

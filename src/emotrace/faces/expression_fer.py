@@ -41,7 +41,7 @@ class FerMiniXception(ExpressionBackend):
         """RGB crops -> (N, 1, 64, 64) float32 in [-1, 1]."""
         out = np.empty((len(faces), 1, self.size, self.size), np.float32)
         for i, face in enumerate(faces):
-            g = Image.fromarray(to_gray(face)).resize((self.size, self.size), Image.BILINEAR)
+            g = Image.fromarray(to_gray(face)).resize((self.size, self.size), Image.Resampling.BILINEAR)
             out[i, 0] = np.asarray(g, np.float32)
         return (out / 255.0 - 0.5) * 2.0
 

@@ -25,7 +25,7 @@ def gray_square(img: np.ndarray, size: int) -> np.ndarray:
     if pil.mode != "L":
         pil = pil.convert("L")
     if pil.size != (size, size):
-        pil = pil.resize((size, size), Image.BILINEAR)
+        pil = pil.resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(pil, dtype=np.uint8)
 
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 import math
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -94,9 +96,11 @@ def _varint(b: bytes, i: int) -> tuple[int, int]:
             return out, i
 
 
-def _fields(b: bytes):  # type: ignore[no-untyped-def]
-    """(field number, wire type, value) of a protobuf message, without a protobuf runtime."""
+def _fields(b: bytes) -> Iterator[tuple[int, int, Any]]:
+    """(field number, wire type, value) of a protobuf message, without a protobuf runtime: the
+    value is an int for varints, else the bytes."""
     i = 0
+    v: Any
     while i < len(b):
         key, i = _varint(b, i)
         num, wire = key >> 3, key & 7

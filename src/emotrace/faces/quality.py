@@ -10,7 +10,7 @@ from PIL import Image
 
 def sharpness(gray: np.ndarray) -> float:
     """Variance of the 4-neighbour Laplacian of the face resized to 64x64."""
-    g = np.asarray(Image.fromarray(gray).resize((64, 64), Image.BILINEAR), np.float32)
+    g = np.asarray(Image.fromarray(gray).resize((64, 64), Image.Resampling.BILINEAR), np.float32)
     lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
     return float(lap.var())
 

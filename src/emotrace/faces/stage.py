@@ -142,7 +142,7 @@ class FacesStage(Stage):
 
     def __init__(self, options: BaseModel):
         super().__init__(options)
-        self.options: FacesOptions = options  # type: ignore[assignment]
+        self.options: FacesOptions = options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
 
     # ---- setup ---------------------------------------------------------------------
     def setup(self, ctx: Context) -> None:
@@ -304,7 +304,7 @@ class FacesStage(Stage):
     def finish(self, ctx: Context) -> None:
         o = self.options
         self._end(self.tracker.close())
-        scores = {}
+        scores: dict[int, float] = {}
         for r in self.raw:
             tid = r.obs.track_id or 0
             scores[tid] = max(scores.get(tid, 0.0), r.obs.det_score)
@@ -367,7 +367,7 @@ class FacesStage(Stage):
         for person in ctx.timeline.persons:
             if person.id in best:
                 folder.mkdir(parents=True, exist_ok=True)
-                thumb = Image.fromarray(best[person.id][1]).resize((THUMB, THUMB), Image.BILINEAR)
+                thumb = Image.fromarray(best[person.id][1]).resize((THUMB, THUMB), Image.Resampling.BILINEAR)
                 thumb.save(folder / f"{person.id}.jpg", quality=90)
                 person.thumbnail = f"persons/{person.id}.jpg"
 

@@ -57,10 +57,10 @@ def second_rows(tl: Timeline) -> list[dict[str, Any]]:
     rows = []
     for (sec, pid), fs in sorted(buckets.items(), key=lambda kv: (kv[0][0], int(kv[0][1][1:]))):
         w = np.array([_weight(f) for f in fs])
-        probs = {lab: float(np.dot(w, [(f.smoothed or f.emotion).probs[lab] for f in fs]) / w.sum()) for lab in tl.labels}  # type: ignore[union-attr]
+        probs = {lab: float(np.dot(w, [(f.smoothed or f.emotion).probs[lab] for f in fs]) / w.sum()) for lab in tl.labels}  # type: ignore[union-attr]  # faces without emotion scores are filtered out above
         label = max(probs, key=probs.__getitem__)
-        val = [(f.smoothed or f.emotion).valence for f in fs]  # type: ignore[union-attr]
-        aro = [(f.smoothed or f.emotion).arousal for f in fs]  # type: ignore[union-attr]
+        val = [(f.smoothed or f.emotion).valence for f in fs]  # type: ignore[union-attr]  # faces without emotion scores are filtered out above
+        aro = [(f.smoothed or f.emotion).arousal for f in fs]  # type: ignore[union-attr]  # faces without emotion scores are filtered out above
         row: dict[str, Any] = {"second": sec, "person_id": pid, "emotion": label, "confidence": round(probs[label], 4)}
         row.update({lab: round(v, 4) for lab, v in probs.items()})
         row["valence"] = round(float(np.dot(w, [v or 0.0 for v in val]) / w.sum()), 4)

@@ -50,7 +50,7 @@ class LateFusionStage(Stage):
     fused_model: ClassVar[str] = "late-fusion"
 
     def combiner(self) -> Combiner:
-        weights = dict(self.options.weights)  # type: ignore[attr-defined]
+        weights = dict(self.options.weights)  # type: ignore[attr-defined]  # Stage.options is typed as BaseModel
         bad = [m for m in weights if m not in DEFAULT_PRIORS]
         if bad:
             raise ConfigError(f"stages.fusion.weights: unknown modality {bad[0]!r} (face, voice, text)")
@@ -58,13 +58,13 @@ class LateFusionStage(Stage):
 
     def run(self, ctx: Context) -> None:
         opts = self.options
-        window_s = opts.window_s or ctx.config.window_s  # type: ignore[attr-defined]
+        window_s = opts.window_s or ctx.config.window_s  # type: ignore[attr-defined]  # Stage.options is typed as BaseModel
         tl = ctx.timeline
         combine = self.combiner()
-        grids = align(tl, window_s, opts.face_scores, opts.link_single)  # type: ignore[attr-defined]
+        grids = align(tl, window_s, opts.face_scores, opts.link_single)  # type: ignore[attr-defined]  # Stage.options is typed as BaseModel
         tl.windows = build_windows(grids, list(tl.labels), window_s, tl.video.duration_s, combine,
                                    self.fused_model)
-        rows = utterance_view(tl, combine, opts.face_scores, opts.link_single)  # type: ignore[attr-defined]
+        rows = utterance_view(tl, combine, opts.face_scores, opts.link_single)  # type: ignore[attr-defined]  # Stage.options is typed as BaseModel
         if rows:
             tl.tables["utterance_fusion"] = rows
         if not tl.windows:
@@ -83,10 +83,10 @@ class LearnedFusionStage(LateFusionStage):
     def setup(self, ctx: Context) -> None:
         from emotrace.fusion.learned import LearnedFusion
 
-        self.model = LearnedFusion.load(self.options.model)  # type: ignore[attr-defined]
+        self.model = LearnedFusion.load(self.options.model)  # type: ignore[attr-defined]  # Stage.options is typed as BaseModel
         if list(self.model.labels) != list(ctx.timeline.labels):
             raise ConfigError(
-                f"{self.options.model}: model labels {self.model.labels} differ from this run's "  # type: ignore[attr-defined]
+                f"{self.options.model}: model labels {self.model.labels} differ from this run's "  # type: ignore[attr-defined]  # Stage.options is typed as BaseModel
                 f"{ctx.timeline.labels}"
             )
 

@@ -72,7 +72,7 @@ def train_fusion(
         rows.append({"method": "learned (cross-validated)", "windows": len(ys), "accuracy": acc, "macro_f1": f1})
     late = [late_fuse(c) for c in cells]
     ok = [i for i, f in enumerate(late) if f is not None]
-    acc, f1 = _scores([ys[i] for i in ok], [labels[int(np.argmax(late[i][0]))] for i in ok])  # type: ignore[index]
+    acc, f1 = _scores([ys[i] for i in ok], [labels[int(np.argmax(late[i][0]))] for i in ok])  # type: ignore[index]  # ok keeps only the non-None results
     rows.append({"method": "late fusion", "windows": len(ok), "accuracy": acc, "macro_f1": f1})
     for mod in MODALITIES:
         idx = [i for i, c in enumerate(cells) if mod in c]

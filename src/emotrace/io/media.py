@@ -154,7 +154,8 @@ class Frame:
     time_s: float
     av_frame: av.VideoFrame
     rotation: int = 0
-    prepared: dict[str, object] = field(default_factory=dict, repr=False)  # Stage.prepare_frame results
+    # Stage.prepare_frame results by slot, each read back only by the stage that made it
+    prepared: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict[tuple[str, int | None], np.ndarray] = field(default_factory=dict, repr=False)
 
     def _rotate(self, arr: np.ndarray) -> np.ndarray:
@@ -215,10 +216,18 @@ def _opencv() -> Any:
     if not _CV2:
         try:
             import cv2
+
+            _CV2.append(cv2)
         except ImportError:  # pragma: no cover - opencv is a core dependency
-            cv2 = None
-        _CV2.append(cv2)
+            _CV2.append(None)
     return _CV2[0]
+
+
+def time_base(stream: av.stream.Stream) -> Fraction:
+    """A stream's time base (FFmpeg sets one on every stream it opens)."""
+    tb = stream.time_base
+    assert tb is not None, f"stream {stream.index} has no time base"
+    return tb
 
 
 class DecodeStats:
@@ -254,7 +263,7 @@ def iter_frames(
         vs.thread_type = "AUTO"
         if threads:
             vs.codec_context.thread_count = threads
-        tb = vs.time_base
+        tb = time_base(vs)
         start = float(vs.start_time * tb) if vs.start_time is not None else 0.0
         step = (1.0 / fps) if fps else 0.0
         next_t = 0.0
@@ -263,7 +272,7 @@ def iter_frames(
         # audio packets are read too (not decoded) so that the end of the media is known: a
         # video track may rightly end before the audio (a still picture over speech)
         aus = c.streams.audio[0] if c.streams.audio else None
-        a_start = float(aus.start_time * aus.time_base) if aus is not None and aus.start_time is not None else start
+        a_start = float(aus.start_time * time_base(aus)) if aus is not None and aus.start_time is not None else start
         demux = c.demux([vs, aus] if aus is not None else vs)
         while True:
             try:
@@ -293,6 +302,8 @@ def iter_frames(
                     ) from None
                 continue
             for frame in frames:
+                if not isinstance(frame, av.VideoFrame):
+                    continue
                 if frame.key_frame:
                     seen_key = True
                 if frame.is_corrupt and seen_key:
@@ -340,7 +351,7 @@ def iter_audio(
         have = 0
         emitted = 0
 
-        def frames() -> Iterator[av.AudioFrame]:
+        def frames() -> Iterator[av.AudioFrame | None]:
             demux = c.demux(st)
             while True:
                 try:
@@ -379,7 +390,7 @@ def iter_audio(
 
 def load_audio(path: str | os.PathLike[str], info: VideoInfo | None = None, **kw: object) -> np.ndarray:
     """Whole audio track as one mono float32 array at 16 kHz (empty if there is none)."""
-    parts = [a for _, a in iter_audio(path, info=info, **kw)]  # type: ignore[arg-type]
+    parts = [a for _, a in iter_audio(path, info=info, **kw)]  # type: ignore[arg-type]  # keyword options pass through unchanged
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 

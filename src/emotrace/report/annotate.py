@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from emotrace.errors import OutputError
-from emotrace.io.media import iter_frames, probe
+from emotrace.io.media import iter_frames, probe, time_base
 from emotrace.model import FaceObservation, Timeline, Utterance
 from emotrace.report.series import label_colour, speaker_key
 
@@ -44,7 +44,7 @@ class FaceIndex:
         return self.groups[i]
 
 
-def _active(segs: list[Utterance] | list, t: float):  # type: ignore[no-untyped-def]
+def _active(segs: list[Utterance] | list, t: float):
     for s in segs:
         if s.start_s <= t < s.end_s:
             return s
@@ -125,7 +125,7 @@ def _audio_packets(video: Path, v_start: float, out: av.container.OutputContaine
     ins = src.streams.audio[0]
     if ins.codec_context.codec.canonical_name in MP4_AUDIO_COPY:
         ost = out.add_stream_from_template(ins)
-        shift = round(v_start / float(ins.time_base))
+        shift = round(v_start / float(time_base(ins)))
 
         def copy() -> Iterator[av.Packet]:
             with src:
@@ -146,7 +146,7 @@ def _audio_packets(video: Path, v_start: float, out: av.container.OutputContaine
     def encode() -> Iterator[av.Packet]:
         with src:
             for frame in src.decode(ins):
-                if frame.pts is not None and float(frame.pts * ins.time_base) < v_start:
+                if frame.pts is not None and float(frame.pts * time_base(ins)) < v_start:
                     continue
                 frame.pts = None
                 for rf in resampler.resample(frame):
@@ -166,7 +166,7 @@ def render_annotated(tl: Timeline, video: Path, dest: Path, crf: int = 23, prese
     rate = Fraction(info.fps or 25).limit_denominator(1001)
     with av.open(str(video)) as c:
         vs = c.streams.video[0]
-        v_start = float(vs.start_time * vs.time_base) if vs.start_time is not None else 0.0
+        v_start = float(vs.start_time * time_base(vs)) if vs.start_time is not None else 0.0
     w, h = (info.width or 2) // 2 * 2, (info.height or 2) // 2 * 2
     painter = Painter(tl, h)
     with av.open(str(dest), "w", format="mp4") as out:

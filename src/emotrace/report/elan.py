@@ -113,5 +113,7 @@ def eaf_document(tl: Timeline, media: Path | None = None) -> ET.ElementTree:
 def write_eaf(tl: Timeline, out: Path, video: Path | None = None) -> None:
     """Write ``annotations.eaf`` for ELAN."""
     doc = eaf_document(tl, video)
-    text = ET.tostring(doc.getroot(), encoding="unicode", xml_declaration=False)
+    root = doc.getroot()
+    assert root is not None  # eaf_document builds the root
+    text = ET.tostring(root, encoding="unicode", xml_declaration=False)
     write_text_atomic(out / "annotations.eaf", '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n")

@@ -76,7 +76,7 @@ def _summary(tl: Timeline) -> str:
     out = ["<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(x)}</td></tr>" for k, x in facts) + "</table>"]
     rows = tl.tables.get("summary") or []
     if rows:
-        cols = [c for c in ("person_id", "modality", "dominant_emotion", "duration_s", "mean_valence", "mean_arousal",
+        cols: list[str] = [c for c in ("person_id", "modality", "dominant_emotion", "duration_s", "mean_valence", "mean_arousal",
                             "volatility", "n_intervals", "transitions_per_min") if c in rows[0]]
         out.append(_table(rows, cols))
     if tl.provenance.warnings:

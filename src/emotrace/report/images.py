@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from emotrace.io.media import time_base
+
 
 def data_uri(img: Image.Image, max_side: int = 320, quality: int = 80) -> str:
     """A ``data:image/jpeg;base64,...`` URI of ``img`` scaled to ``max_side``."""
@@ -40,8 +42,8 @@ def grab_frames(video: Path, times: list[float], rotation: int = 0) -> dict[floa
             if not c.streams.video:
                 return out
             vs = c.streams.video[0]
-            tb = float(vs.time_base)
-            start = float(vs.start_time * vs.time_base) if vs.start_time is not None else 0.0
+            tb = float(time_base(vs))
+            start = float(vs.start_time * time_base(vs)) if vs.start_time is not None else 0.0
             for t in sorted(set(times)):
                 c.seek(int((t + start) / tb), stream=vs, backward=True, any_frame=False)
                 for frame in c.decode(vs):

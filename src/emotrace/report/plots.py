@@ -28,7 +28,7 @@ def _styled(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with matplotlib.rc_context(STYLE):
+        with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # stubs want each key as a Literal rcParam name
             return fn(*args, **kwargs)
 
     return wrapper
@@ -74,12 +74,12 @@ def person_timeline_svg(ps: PersonSeries, labels: list[str], duration_s: float) 
     ax = axes[-1, 0]
     for mod in mods:
         pts = ps.modalities[mod]
-        t = [p.mid_s for p in pts]
+        mids = [p.mid_s for p in pts]
         val = [np.nan if p.scores.valence is None else p.scores.valence for p in pts]
         aro = [np.nan if p.scores.arousal is None else p.scores.arousal for p in pts]
         style = "-" if mod == "fused" else ":"
-        ax.plot(t, val, style, color="#2b8cbe", lw=1.2 if mod == "fused" else 0.8, label=f"valence {mod}")
-        ax.plot(t, aro, style, color="#e34a33", lw=1.2 if mod == "fused" else 0.8, label=f"arousal {mod}")
+        ax.plot(mids, val, style, color="#2b8cbe", lw=1.2 if mod == "fused" else 0.8, label=f"valence {mod}")
+        ax.plot(mids, aro, style, color="#e34a33", lw=1.2 if mod == "fused" else 0.8, label=f"arousal {mod}")
     ax.axhline(0, color="#bbbbbb", lw=0.5)
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("V / A", rotation=0, ha="right", va="center")
@@ -100,9 +100,10 @@ def circumplex_svg(series: dict[str, PersonSeries], labels: list[str]) -> str:
     markers = {"face": "o", "voice": "s", "text": "^", "fused": "D"}
     for ps in series.values():
         for mod, pts in ps.modalities.items():
-            xs = [p.scores.valence for p in pts if p.scores.valence is not None]
-            ys = [p.scores.arousal for p in pts if p.scores.valence is not None]
-            cs = [label_colour(p.scores.label, labels) for p in pts if p.scores.valence is not None]
+            va = [p.scores for p in pts if p.scores.valence is not None and p.scores.arousal is not None]
+            xs = [float(s.valence or 0.0) for s in va]
+            ys = [float(s.arousal or 0.0) for s in va]
+            cs = [label_colour(s.label, labels) for s in va]
             ax.scatter(xs, ys, c=cs, s=12, marker=markers.get(mod, "o"), alpha=0.7, linewidths=0,
                        label=f"{ps.person} {mod}")
     ax.axhline(0, color="#bbbbbb", lw=0.5)
@@ -128,7 +129,7 @@ def transitions_svg(rows: list[dict[str, Any]], person: str, modality: str, labe
     m = np.zeros((len(present), len(present)))
     counts = np.zeros_like(m)
     for r in sel:
-        i, j = idx.get(r.get("from_emotion")), idx.get(r.get("to_emotion"))
+        i, j = idx.get(str(r.get("from_emotion"))), idx.get(str(r.get("to_emotion")))
         if i is not None and j is not None:
             m[i, j] = float(r.get("probability") or 0.0)
             counts[i, j] = float(r.get("count") or 0)

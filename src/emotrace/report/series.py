@@ -97,10 +97,10 @@ def emotion_series(tl: Timeline) -> dict[str, PersonSeries]:
     have = {m for ps in out.values() for m in ps.modalities}  # modalities already on the fused grid
     step = _face_step(tl)
     for f in tl.faces:
-        s = f.smoothed or f.emotion
+        fs = f.smoothed or f.emotion
         key = person_key(f.person_id, None if f.track_id is None else f"T{f.track_id}")
-        if s is not None and s.probs and "face" not in have:
-            add(key, "face", Point(f.time_s, f.time_s + step, s))
+        if fs is not None and fs.probs and "face" not in have:
+            add(key, "face", Point(f.time_s, f.time_s + step, fs))
     for modality, segs in (("voice", tl.speech), ("text", tl.utterances)):
         for seg in segs:
             key = speaker_key(tl, seg.person_id, seg.speaker_id)

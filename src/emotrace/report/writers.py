@@ -80,9 +80,9 @@ def emotion_events(tl: Timeline) -> list[dict[str, Any]]:
 
     buckets: dict[tuple[int, str | None, str], list[tuple[dict[str, float], float]]] = defaultdict(list)
     for f in tl.faces:
-        s = f.smoothed or f.emotion
-        if s is not None:
-            buckets[(math.floor(f.time_s), f.person_id, "face")].append((s.probs, f.quality or 1.0))
+        fs = f.smoothed or f.emotion
+        if fs is not None:
+            buckets[(math.floor(f.time_s), f.person_id, "face")].append((fs.probs, f.quality or 1.0))
     for modality, segs in (("voice", tl.speech), ("text", tl.utterances)):
         for seg in segs:
             if seg.emotion is None:

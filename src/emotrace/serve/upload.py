@@ -68,25 +68,25 @@ async def receive_upload(
     problem: list[UploadError] = []
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["hname"] = state["hname"] + data[start:end]  # type: ignore[operator]
+        state["hname"] = state["hname"] + data[start:end]  # type: ignore[operator]  # the multipart parser's state dict holds values of several types
         _count_header(end - start)
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["hvalue"] = state["hvalue"] + data[start:end]  # type: ignore[operator]
+        state["hvalue"] = state["hvalue"] + data[start:end]  # type: ignore[operator]  # the multipart parser's state dict holds values of several types
         _count_header(end - start)
 
     def _count_header(n: int) -> None:
-        state["header_bytes"] = int(state["header_bytes"]) + n  # type: ignore[call-overload]
-        if int(state["header_bytes"]) > HEADER_LIMIT and not problem:  # type: ignore[call-overload]
+        state["header_bytes"] = int(state["header_bytes"]) + n  # type: ignore[call-overload]  # the multipart parser's state dict holds values of several types
+        if int(state["header_bytes"]) > HEADER_LIMIT and not problem:  # type: ignore[call-overload]  # the multipart parser's state dict holds values of several types
             problem.append(UploadError(400, "the upload's part headers are too large"))
 
     def on_header_end() -> None:
-        headers: dict[bytes, bytes] = state["headers"]  # type: ignore[assignment]
-        headers[bytes(state["hname"]).lower()] = bytes(state["hvalue"])  # type: ignore[call-overload]
+        headers: dict[bytes, bytes] = state["headers"]  # type: ignore[assignment]  # the multipart parser's state dict holds values of several types
+        headers[bytes(state["hname"]).lower()] = bytes(state["hvalue"])  # type: ignore[call-overload]  # the multipart parser's state dict holds values of several types
         state["hname"], state["hvalue"] = b"", b""
 
     def on_headers_finished() -> None:
-        headers: dict[bytes, bytes] = state["headers"]  # type: ignore[assignment]
+        headers: dict[bytes, bytes] = state["headers"]  # type: ignore[assignment]  # the multipart parser's state dict holds values of several types
         name, filename = _disposition(headers.get(b"content-disposition", b""))
         state["name"], state["value"] = name, b""
         if name == file_field and filename is not None and up.path is None and not problem:
@@ -104,21 +104,21 @@ async def receive_upload(
             if up.size > max_bytes:
                 problem.append(UploadError(413, f"the file is larger than the {max_bytes // 2**20} MB limit"))
                 return
-            f.write(data[start:end])  # type: ignore[attr-defined]
+            f.write(data[start:end])  # type: ignore[attr-defined]  # the multipart parser's state dict holds values of several types
         else:
-            state["field_bytes"] = int(state["field_bytes"]) + n  # type: ignore[call-overload]
-            if int(state["field_bytes"]) > FIELD_LIMIT:  # type: ignore[call-overload]
+            state["field_bytes"] = int(state["field_bytes"]) + n  # type: ignore[call-overload]  # the multipart parser's state dict holds values of several types
+            if int(state["field_bytes"]) > FIELD_LIMIT:  # type: ignore[call-overload]  # the multipart parser's state dict holds values of several types
                 problem.append(UploadError(400, "the upload's form fields are too large"))
                 return
-            state["value"] = bytes(state["value"]) + data[start:end]  # type: ignore[call-overload]
+            state["value"] = bytes(state["value"]) + data[start:end]  # type: ignore[call-overload]  # the multipart parser's state dict holds values of several types
 
     def on_part_end() -> None:
         f = state["file"]
         if f is not None:
-            f.close()  # type: ignore[attr-defined]
+            f.close()  # type: ignore[attr-defined]  # the multipart parser's state dict holds values of several types
             state["file"] = None
         elif state["name"] is not None:
-            up.fields[str(state["name"])] = bytes(state["value"]).decode("utf-8", "replace")  # type: ignore[call-overload]
+            up.fields[str(state["name"])] = bytes(state["value"]).decode("utf-8", "replace")  # type: ignore[call-overload]  # the multipart parser's state dict holds values of several types
         state["headers"], state["name"], state["value"] = {}, None, b""
 
     parser = MultipartParser(boundary, {
@@ -138,7 +138,7 @@ async def receive_upload(
     finally:
         f = state["file"]
         if f is not None:
-            f.close()  # type: ignore[attr-defined]
+            f.close()  # type: ignore[attr-defined]  # the multipart parser's state dict holds values of several types
     if problem:
         up.discard()
         raise problem[0]

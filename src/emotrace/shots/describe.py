@@ -207,7 +207,7 @@ def describe_timeline(
         shot, idx, chosen, prompt = job
         images = [(folder / str(tl.keyframes[i].path)).read_bytes() for i in chosen]
         content: list[dict[str, Any]] = [{"type": "text", "text": prompt}, *(image_part(b) for b in images)]
-        messages = [{"role": "system", "content": o.system}, {"role": "user", "content": content}]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": o.system}, {"role": "user", "content": content}]
         key = {"system": o.system, "prompt": prompt, "images": [hashlib.sha256(b).hexdigest() for b in images]}
         try:
             return shot, idx, client.complete(messages, cache_key=key, **params)
@@ -248,7 +248,7 @@ class DescribeStage(Stage):
 
     def __init__(self, options: BaseModel):
         super().__init__(options)
-        self.options: DescribeOptions = options  # type: ignore[assignment]
+        self.options: DescribeOptions = options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         self._client: ChatClient | None = None
 
     def setup(self, ctx: Context) -> None:

@@ -109,7 +109,7 @@ class DissolveCuts:
     def push(self, time_s: float, bgr: np.ndarray) -> list[float]:
         small = cv2.resize(bgr, (48, 27), interpolation=cv2.INTER_AREA).astype(np.float32)
         self._buf.append((time_s, small))
-        if len(self._buf) < self._buf.maxlen:  # type: ignore[operator]
+        if len(self._buf) < self._buf.maxlen:  # type: ignore[operator]  # the deque is made with a maxlen
             return []
         (_, a), (tm, m), (_, b) = self._buf[0], self._buf[self.k], self._buf[-1]
         diff = float(np.abs(a - b).mean())

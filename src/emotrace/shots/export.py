@@ -56,7 +56,7 @@ def mobilenet_v2_features() -> Any:
             nn.ReLU6(inplace=True),
         )
 
-    class InvertedResidual(nn.Module):  # type: ignore[misc]
+    class InvertedResidual(nn.Module):  # type: ignore[name-defined]  # torch is imported at run time (train extra)
         def __init__(self, cin: int, cout: int, stride: int, t: int):
             super().__init__()
             hidden = cin * t
@@ -69,7 +69,7 @@ def mobilenet_v2_features() -> Any:
         def forward(self, x: Any) -> Any:
             return x + self.conv(x) if self.use_res else self.conv(x)
 
-    class Features(nn.Module):  # type: ignore[misc]
+    class Features(nn.Module):  # type: ignore[name-defined]  # torch is imported at run time (train extra)
         def __init__(self) -> None:
             super().__init__()
             layers: list[Any] = [conv_bn(3, 32, 3, 2)]
@@ -128,7 +128,7 @@ def _conv3d_as_2d(conv: Any) -> Any:
         if conv.bias is not None:
             c2d.bias.copy_(conv.bias)
 
-    class As2d(torch.nn.Module):  # type: ignore[misc]
+    class As2d(torch.nn.Module):  # type: ignore[name-defined]  # torch is imported at run time (train extra)
         def __init__(self) -> None:
             super().__init__()
             self.conv = c2d
@@ -166,7 +166,7 @@ def export_transnetv2(out: Path) -> Path:
     model.eval()
     _replace_conv3d(model)
 
-    class Wrapper(torch.nn.Module):  # type: ignore[misc]
+    class Wrapper(torch.nn.Module):  # type: ignore[name-defined]  # torch is imported at run time (train extra)
         def __init__(self, net: Any):
             super().__init__()
             self.net = net

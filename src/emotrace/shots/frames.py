@@ -14,7 +14,7 @@ _YUV420 = ("yuv420p",)  # video-range 4:2:0, what OpenCV's I420 conversion expec
 
 def _plane(frame: Frame, i: int, h: int, w: int) -> np.ndarray:
     p = frame.av_frame.planes[i]
-    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
+    return np.frombuffer(memoryview(p), np.uint8).reshape(-1, p.line_size)[:h, :w]
 
 
 def _rotate(arr: np.ndarray, rotation: int) -> np.ndarray:

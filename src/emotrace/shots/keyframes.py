@@ -69,7 +69,7 @@ class KeyframeStage(Stage):
 
     def __init__(self, options: BaseModel):
         super().__init__(options)
-        self.options: KeyframeOptions = options  # type: ignore[assignment]
+        self.options: KeyframeOptions = options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         self._embed: FrameEmbedder | None = None
         self._tmp: Path | None = None
         self._pending: list[Candidate] = []
@@ -192,7 +192,7 @@ class KeyframeStage(Stage):
                 p.candidate.path.replace(out_dir / name)
                 rel = f"{KEYFRAME_DIR}/{name}"
             ctx.timeline.keyframes.append(
-                Keyframe(shot_index=shot, time_s=round(t, 4), path=rel, reason=p.reason, score=p.score)  # type: ignore[arg-type]
+                Keyframe(shot_index=shot, time_s=round(t, 4), path=rel, reason=p.reason, score=p.score)  # type: ignore[arg-type]  # reason is one of Keyframe's literals
             )
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)

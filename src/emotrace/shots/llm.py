@@ -139,7 +139,7 @@ class ChatClient:
                 last = f"HTTP {e.code}: {detail or e.reason}"
                 if e.code not in RETRY_STATUS:
                     raise LLMError(f"{self.url()}: {last}") from None
-                retry_after = (e.headers or {}).get("Retry-After")
+                retry_after = e.headers.get("Retry-After") if e.headers else None
                 if retry_after and retry_after.strip().replace(".", "", 1).isdigit():
                     wait = min(float(retry_after), 60.0)
             except TimeoutError:

@@ -17,6 +17,8 @@ from emotrace.model import Shot
 from emotrace.stage import Stage, register
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from emotrace.io.media import Frame
     from emotrace.pipeline import Context
     from emotrace.shots.detectors import CutDetector
@@ -37,7 +39,7 @@ class _Base(Stage):
 
     def __init__(self, options: BaseModel):
         super().__init__(options)
-        self.options: FrameOptions = options  # type: ignore[assignment]
+        self.options: FrameOptions = options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         self._det: CutDetector | None = None
         self._cuts: list[float] = []
         self._last_t = 0.0
@@ -49,7 +51,7 @@ class _Base(Stage):
     def _rate(self, ctx: Context) -> float:
         return float(self.options.fps or ctx.info.fps or 25.0)
 
-    def prepare_frame(self, ctx: Context, frame: Frame) -> object:
+    def prepare_frame(self, ctx: Context, frame: Frame) -> np.ndarray:
         from emotrace.shots.frames import small_bgr
 
         return small_bgr(frame, self.options.max_side)

@@ -226,9 +226,9 @@ def load_text_model(
         weights = [DEFAULT_WEIGHTS[n] for n in names]
         model = members[0] if len(members) == 1 else TextEnsemble(members, weights, DEFAULT_SCALE)
         return model, "+".join(names)
-    name = registered_text_model(path)
-    if name is not None:
-        res = resolve(name)
+    registered = registered_text_model(path)
+    if registered is not None:
+        res = resolve(registered)
         return TextEmotionModel(res.path, resolve("minilm-tokenizer").path, device, threads), res.name
     p = Path(path)
     if p.is_dir():

@@ -181,6 +181,9 @@ class MPNetEncoder(nn.Module):
 class TextEmotionNet(nn.Module):
     """Encoder + lexical features -> (emotion probs over 7, sentiment probs over 3)."""
 
+    lex_mean: torch.Tensor  # buffers, registered in __init__
+    lex_std: torch.Tensor
+
     def __init__(self, cfg: dict[str, int | float], n_lex: int, n_emotions: int = 7, n_sentiments: int = 3):
         super().__init__()
         self.encoder: MiniLMEncoder | MPNetEncoder = (

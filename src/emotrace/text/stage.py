@@ -71,7 +71,7 @@ class WhisperWordsStage(Stage):
     def setup(self, ctx: Context) -> None:
         from emotrace.models.whisper import load_whisper
 
-        opts: WordsOptions = self.options  # type: ignore[assignment]
+        opts: WordsOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         defaults = ["whisper-base"] if opts.model_path is None else []
         if opts.emotion:
             defaults.append("minilm-tokenizer")
@@ -99,9 +99,9 @@ class WhisperWordsStage(Stage):
         if opts.text_model is not None:
             from emotrace.text.classifier import registered_text_model
 
-            name = registered_text_model(opts.text_model, "stages.words.text_model")
-            if name is not None:
-                ctx.model(name)  # a registered model: checked by sha256, listed in the provenance
+            registered = registered_text_model(opts.text_model, "stages.words.text_model")
+            if registered is not None:
+                ctx.model(registered)  # a registered model: checked by sha256, listed in the provenance
         self.whisper: Any = load_whisper(
             opts.model_path, device=ctx.config.device, threads=ctx.config.threads
         )
@@ -126,7 +126,7 @@ class WhisperWordsStage(Stage):
             )
 
     def run(self, ctx: Context) -> None:
-        opts: WordsOptions = self.options  # type: ignore[assignment]
+        opts: WordsOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         tl = ctx.timeline
         tr = transcribe_chunks(
             self.whisper,
@@ -171,6 +171,7 @@ class WhisperWordsStage(Stage):
             # the routed languages were measured on Latin-script lines (XED's Serbian is Latin;
             # Whisper may write Serbian in Cyrillic): other scripts go to the translation
             latin = opts.text_route == "multilingual" or mostly_latin(g.text) or not translated
+            route: Literal["native", "translated", "multilingual"]
             if multilingual and latin:
                 route = "multilingual"
             elif translated and opts.text_route != "english":

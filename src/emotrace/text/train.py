@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,9 +159,9 @@ def train_text(
         return np.array([back[i] for i in idx])
 
     counts = np.bincount(y[tr_idx], minlength=len(CANONICAL)).astype(np.float64)
-    weights = np.where(counts > 0, np.maximum(counts, 1.0) ** -cfg.balance, 0.0)
-    weights *= counts.sum() / max((weights * counts).sum(), 1e-9)  # mean weight over samples = 1
-    ce = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    class_w = np.where(counts > 0, np.maximum(counts, 1.0) ** -cfg.balance, 0.0)
+    class_w *= counts.sum() / max((class_w * counts).sum(), 1e-9)  # mean weight over samples = 1
+    ce = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_w, dtype=torch.float32))
     ce_s = torch.nn.CrossEntropyLoss(ignore_index=-100)
     history: list[dict[str, float]] = []
     best_f1 = -1.0
@@ -198,10 +199,10 @@ def train_text(
                 running = 0.0
         row: dict[str, float] = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1)}
         if val_idx:
-            rep = classification_report(
+            rep: dict[str, Any] = classification_report(
                 [ds.labels[i] for i in val_idx], [CANONICAL[k] for k in predict(val_idx)]
             )
-            row.update(heldout_weighted_f1=rep["weighted_f1"], heldout_accuracy=rep["accuracy"])
+            row.update(heldout_weighted_f1=float(rep["weighted_f1"]), heldout_accuracy=float(rep["accuracy"]))
             log(f"epoch {epoch + 1}: held-out weighted F1 {rep['weighted_f1']:.4f} acc {rep['accuracy']:.4f}")
         history.append(row)
         (out / "train.json").write_text(json.dumps({"history": history}, indent=1) + "\n")
@@ -248,7 +249,7 @@ def quantize_text_model(fp32: Path, out: Path) -> None:
 
 
 def export_onnx(
-    net: object, path: Path, cfg: TrainConfig, quantize: bool = True, tokenizer: Path | None = None
+    net: Any, path: Path, cfg: TrainConfig, quantize: bool = True, tokenizer: Path | None = None
 ) -> None:
     """Export the network to ONNX (dynamic batch/length), optionally int8, with label metadata."""
     import onnx

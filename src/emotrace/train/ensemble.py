@@ -32,7 +32,7 @@ def merge_with_baseline(
     gray, own_out, base_out = g.input[0].name, g.output[0].name, b.graph.output[0].name
     for n in g.node:  # rename the own output so the merged one can take its name
         n.output[:] = ["own/probs" if o == own_out else o for o in n.output]
-    consts = {
+    consts: dict[str, np.ndarray] = {
         "ens/scale": np.array(1 / 127.5, np.float32),
         "ens/shift": np.array(-1.0, np.float32),
         "ens/w_own": np.array(weight, np.float32),

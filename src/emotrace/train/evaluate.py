@@ -64,7 +64,7 @@ def plot_confusion(summary: dict[str, Any], path: str | Path, title: str = "") -
     for i in range(len(labels)):
         for j in range(len(labels)):
             ax.text(
-                j, i, int(cm[i, j]), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black"
+                j, i, str(int(cm[i, j])), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black"
             )
     ax.set_title(title or f"accuracy {summary['accuracy']:.3f}, macro-F1 {summary['macro_f1']:.3f}")
     fig.colorbar(im, ax=ax, fraction=0.046)

@@ -323,8 +323,8 @@ class _EMA:
         d = min(self.decay, (1 + step) / (10 + step))
         for e, p in zip(self.model.parameters(), net.parameters()):
             e.mul_(d).add_(p.detach(), alpha=1 - d)
-        for e, b in zip(self.model.buffers(), net.buffers()):
-            e.copy_(b)
+        for eb, b in zip(self.model.buffers(), net.buffers()):
+            eb.copy_(b)
 
 
 def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
@@ -457,7 +457,7 @@ def train(
         init = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
         net.load_state_dict(init["ema"])
         _log(run, f"weights from {cfg.init_from} (epoch {init.get('epoch')})")
-    net = net.to(dev, memory_format=torch.channels_last)
+    net = net.to(dev, memory_format=torch.channels_last)  # type: ignore[call-overload]  # Module.to stubs omit memory_format
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = _EMA(net, cfg.ema_decay)
     gen = torch.Generator().manual_seed(cfg.seed)

@@ -67,7 +67,7 @@ class VoiceAnalyzer:
             def __len__(self) -> int:
                 return len(windows)
 
-            def __getitem__(self, i):  # type: ignore[no-untyped-def,override]  # int index only
+            def __getitem__(self, i):  # int index only
                 return analyzer.states(windows[i]).astype(np.float32)
 
         return _View()

@@ -35,6 +35,11 @@ class TwoHeads(nn.Module):
     """The shipped graph: the per-speaker head on frames normalised with the statistics given as
     inputs, and the global head on frames normalised with the training statistics (baked in)."""
 
+    g_mean: torch.Tensor  # buffers, registered in __init__
+    g_scale: torch.Tensor
+    gp_mean: torch.Tensor
+    gp_scale: torch.Tensor
+
     def __init__(self, spk: AttnPoolNet, glob: AttnPoolNet, g_stats: list[torch.Tensor]) -> None:
         super().__init__()
         self.spk, self.glob = spk, glob

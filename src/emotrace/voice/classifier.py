@@ -65,7 +65,7 @@ class VoiceEmotionModel:
             for k in ("mean", "scale", "coef", "intercept"):
                 arrays[f"{name}_{k}"] = getattr(h, k).astype(np.float32)
             arrays[f"{name}_temperature"] = np.array(h.temperature, dtype=np.float32)
-        np.savez_compressed(path, **arrays)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # the stub types **kwds like allow_pickle
 
     def predict(self, x: np.ndarray, speakers: list[str] | None = None) -> np.ndarray:
         """Class probabilities ``(n, n_labels)`` of feature rows, per-speaker normalised where
@@ -127,7 +127,7 @@ class VoiceEmotionNet:
         for g in set(groups.tolist()):
             rows = np.flatnonzero(groups == g)
             use_spk = g is not None and len(rows) >= MIN_SPEAKER_WINDOWS
-            stats = speaker_stats((states[i] for i in rows), prosody[rows]) if use_spk else neutral_stats
+            stats = speaker_stats((states[int(i)] for i in rows), prosody[rows]) if use_spk else neutral_stats
             for a in range(0, len(rows), 32):
                 idx = rows[a : a + 32]
                 z = self._run([states[i] for i in idx], prosody[idx], stats)[0 if use_spk else 1]
@@ -162,7 +162,7 @@ def speaker_stats(frames: Iterable[np.ndarray], prosody: np.ndarray) -> tuple[np
     mean = s1 / max(n, 1)
     sd = np.sqrt(np.maximum(s2 / max(n, 1) - mean**2, 0.0))
     pr = np.asarray(prosody, dtype=np.float64)
-    return mean, _spread(sd), pr.mean(axis=0), _spread(pr.std(axis=0))
+    return np.asarray(mean), _spread(sd), pr.mean(axis=0), _spread(pr.std(axis=0))
 
 
 def speaker_normalise(x: np.ndarray) -> np.ndarray:

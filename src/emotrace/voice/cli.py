@@ -14,7 +14,7 @@ from emotrace.config import THREADS_HELP
 from emotrace.errors import InputError
 
 
-def _progress(label: str):  # type: ignore[no-untyped-def]
+def _progress(label: str):
     def hook(i: int, n: int) -> None:
         if i == n or i % 50 == 0:
             typer.echo(f"{label}: {i}/{n}", err=True)

@@ -143,7 +143,7 @@ class LinkStage(Stage):
     Options = LinkOptions
 
     def run(self, ctx: Context) -> None:
-        o: LinkOptions = self.options  # type: ignore[assignment]
+        o: LinkOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         if not ctx.timeline.speech or not ctx.timeline.faces:
             return
         links = link_speakers(ctx.timeline, o.min_contrast, o.min_samples)

@@ -24,7 +24,7 @@ TWO_WINDOW_DISTANCE = 0.5  # two windows only: cosine distance that makes two sp
 MERGE_SIMILARITY = 0.8  # clusters whose mean embeddings are this similar are one speaker
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     f = np.asarray(f, dtype=np.float64)
     f_sp = 200.0 / 3
     mels = f / f_sp

@@ -74,7 +74,7 @@ class VoiceStage(Stage):
 
     def setup(self, ctx: Context) -> None:
         """Load the speaker encoder and the emotion model; a missing one turns its part off with a warning."""
-        o: VoiceOptions = self.options  # type: ignore[assignment]
+        o: VoiceOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         self.whisper: Any = None
         self.emotion_model: VoiceEmotionModel | VoiceEmotionNet | None = None
         self.speaker_encoder: SpeakerEncoder | None = None
@@ -98,7 +98,7 @@ class VoiceStage(Stage):
                 ctx.warn(f"voice: speech emotion off: {e}")
 
     def run(self, ctx: Context) -> None:
-        o: VoiceOptions = self.options  # type: ignore[assignment]
+        o: VoiceOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         analyzer = VoiceAnalyzer(
             whisper=self.whisper,
             speaker_encoder=self.speaker_encoder,
@@ -129,17 +129,17 @@ class VoiceStage(Stage):
         if not quality.is_available():
             ctx.warn(f"voice: voice-quality features skipped: not installed ({quality.INSTALL_HINT})")
             return
-        o: VoiceOptions = self.options  # type: ignore[assignment]
+        o: VoiceOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         segs = [(s.start_s, s.end_s, s.speaker_id) for s in ctx.timeline.speech]
         rows = list(quality.voice_feature_rows(ctx.iter_audio(chunk_s=o.chunk_s), segs, ctx.config.window_s))
         if rows:
             ctx.timeline.tables["voice_features"] = rows
 
     def _speakers(self, windows: list[WindowResult]) -> tuple[list[str | None], list[float | None]]:
-        o: VoiceOptions = self.options  # type: ignore[assignment]
+        o: VoiceOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         if self.speaker_encoder is None:
             return [None] * len(windows), [None] * len(windows)
-        emb = np.stack([w.embedding for w in windows])  # type: ignore[misc]
+        emb = np.stack([w.embedding for w in windows])  # type: ignore[misc]  # set for every window when the encoder runs
         dur = np.array([w.end_s - w.start_s for w in windows])
         labels, conf = cluster_speakers(emb, o.max_speakers, o.min_silhouette, weights=dur)
         return [f"S{k + 1}" for k in labels], [round(c, 4) for c in conf]
@@ -152,10 +152,10 @@ class VoiceStage(Stage):
         speakers: list[str | None],
         conf: list[float | None],
     ) -> list[SpeechSegment]:
-        o: VoiceOptions = self.options  # type: ignore[assignment]
+        o: VoiceOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
         probs = None
         if self.emotion_model is not None:
-            X = np.stack([w.features for w in windows])  # type: ignore[misc]
+            X = np.stack([w.features for w in windows])  # type: ignore[misc]  # set for every window by feature extraction
             groups = [s or "?" for s in speakers] if o.speaker_norm and speakers[0] is not None else None
             if isinstance(self.emotion_model, VoiceEmotionNet):
                 states = analyzer.states_of(windows)

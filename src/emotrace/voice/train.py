@@ -80,7 +80,7 @@ def extract_states(
                     rng = np.random.default_rng([seed, k, int(h[:8], 16)])
                     x, _ = random_chain(speech, rng)
                 entries[k] = clip_states(model, x)
-                cache.put(key, entries[k])  # type: ignore[arg-type]
+                cache.put(key, entries[k])  # type: ignore[arg-type]  # just set, not None
         out.append([e for e in entries if e is not None])
         if progress:
             progress(i + 1, len(ds.items))
