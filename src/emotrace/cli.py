@@ -279,7 +279,11 @@ class Stopped(BaseException):
         self.signum = signum
 
 
+_RECEIVED: list[int] = []  # signals received by this process
+
+
 def _on_signal(signum: int, frame: object) -> None:
+    _RECEIVED.append(signum)
     raise Stopped(signum)
 
 
@@ -292,6 +296,9 @@ def _main(argv: list[str] | None) -> int:
         rv = app(args=argv, standalone_mode=False, prog_name="emotrace")
         code = rv if isinstance(rv, int) else 0
     except EmotraceError as e:
+        if _RECEIVED:  # e.g. a stage import that a signal broke: the user stopped the run
+            _err("interrupted" if _RECEIVED[0] == signal.SIGINT else "terminated")
+            return 128 + _RECEIVED[0]
         _err(str(e))
         code = e.exit_code
     except click.exceptions.Exit as e:
@@ -311,6 +318,9 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError:
         code = 0
     except Exception as e:  # a bug: one line by default, the traceback with EMOTRACE_DEBUG=1
+        if _RECEIVED:  # a signal that landed inside an import or a C extension, which wrapped it
+            _err("interrupted" if _RECEIVED[0] == signal.SIGINT else "terminated")
+            return 128 + _RECEIVED[0]
         if os.environ.get("EMOTRACE_DEBUG"):
             raise
         first = str(e).splitlines()[0] if str(e) else ""
