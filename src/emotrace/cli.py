@@ -287,6 +287,12 @@ def _on_signal(signum: int, frame: object) -> None:
     raise Stopped(signum)
 
 
+def _stopped(signum: int) -> int:
+    """Say that a signal ended the run; its exit code."""
+    _err("interrupted" if signum == signal.SIGINT else "terminated")
+    return 128 + signum
+
+
 def _main(argv: list[str] | None) -> int:
     _load_plugins()
     if threading.current_thread() is threading.main_thread():
@@ -297,8 +303,7 @@ def _main(argv: list[str] | None) -> int:
         code = rv if isinstance(rv, int) else 0
     except EmotraceError as e:
         if _RECEIVED:  # e.g. a stage import that a signal broke: the user stopped the run
-            _err("interrupted" if _RECEIVED[0] == signal.SIGINT else "terminated")
-            return 128 + _RECEIVED[0]
+            return _stopped(_RECEIVED[0])
         _err(str(e))
         code = e.exit_code
     except click.exceptions.Exit as e:
@@ -313,14 +318,12 @@ def _main(argv: list[str] | None) -> int:
         _err("interrupted")
         code = 130
     except Stopped as e:
-        _err("interrupted" if e.signum == signal.SIGINT else "terminated")
-        code = 128 + e.signum
+        code = _stopped(e.signum)
     except BrokenPipeError:
         code = 0
     except Exception as e:  # a bug: one line by default, the traceback with EMOTRACE_DEBUG=1
         if _RECEIVED:  # a signal that landed inside an import or a C extension, which wrapped it
-            _err("interrupted" if _RECEIVED[0] == signal.SIGINT else "terminated")
-            return 128 + _RECEIVED[0]
+            return _stopped(_RECEIVED[0])
         if os.environ.get("EMOTRACE_DEBUG"):
             raise
         first = str(e).splitlines()[0] if str(e) else ""

@@ -146,8 +146,13 @@ def sha256_of(path: Path) -> str:
 def _package_file(spec: ModelSpec) -> Path | None:
     if not (spec.package and spec.package_path):
         return None
+    return _module_file(spec.package, spec.package_path)
+
+
+def _module_file(package: str, rel: str) -> Path | None:
+    """``rel`` inside the folder of the installed module ``package``, if it is there."""
     try:
-        found = importlib.util.find_spec(spec.package)
+        found = importlib.util.find_spec(package)
     except (ImportError, ValueError):
         found = None
     if found is None:
@@ -156,7 +161,7 @@ def _package_file(spec: ModelSpec) -> Path | None:
     if not roots and found.origin:
         roots = [str(Path(found.origin).parent)]
     for root in roots:
-        p = Path(root) / spec.package_path
+        p = Path(root) / rel
         if p.exists():
             return p
     return None
@@ -177,7 +182,7 @@ def _distribution_file(spec: ModelSpec) -> tuple[Path, str] | None:
     dist = distribution_of(spec.name)
     if dist is None:
         return None
-    p = _package_file(ModelSpec(spec.name, spec.task, spec.licence, package=dist.module, package_path=dist_filename(spec)))
+    p = _module_file(dist.module, dist_filename(spec))
     return (p, dist.name) if p is not None else None
 
 
