@@ -6,12 +6,8 @@ Face labels are checked too where the face model reads this actor right (it read
 clip as angry; raters of CREMA-D mostly saw neutral). Fused labels are not checked: they
 follow the voice and text models too, which read this actor's clips differently
 (benchmarks/analysis_cuts.py prints them).
-
-Known failure, left visible rather than tuned away (strict xfail: it runs, and a fix makes it
-fail until this list is updated): ANG->NEU does not change the face intervals at the cut. The
-current emotrace-fer (FER2013 PublicTest accuracy 0.674, up from 0.647) reads this actor's NEU
-clip alone as angry on 7 of 11 sampled frames (neutral 4), so the face interval stays angry.
-The fused intervals do change there (angry -> sad: voice and text outvote the face).
+The ANG->NEU face case was a strict xfail until emotrace-fer took in the FER+ model (the
+earlier model read this actor's NEU clip as angry on 7 of 11 sampled frames).
 benchmarks/analysis_cuts.py measures all 30 ordered pairs.
 """
 
@@ -31,9 +27,8 @@ from emotrace.stage import available
 pytestmark = pytest.mark.slow
 
 PAIRS = [("SAD", "HAP"), ("ANG", "NEU"), ("NEU", "HAP"), ("HAP", "ANG")]
-# face labels the default model reads right on this actor. NEU is not asserted: emotrace-fer
-# reads the NEU clip alone as angry on 7 of 11 sampled frames (see above).
-EXPECTED = {"HAP": "happy", "ANG": "angry"}
+# face labels a user expects on this actor (the crowd's face-only votes agree on these three)
+EXPECTED = {"HAP": "happy", "ANG": "angry", "NEU": "neutral"}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +60,7 @@ def emotion_at(ivs: list[Interval], t: float) -> str | None:
     return next((iv.emotion for iv in ivs if iv.start_s <= t < iv.end_s), None)
 
 
-KNOWN_FAILURES = {(("ANG", "NEU"), "face")}
+KNOWN_FAILURES: set[tuple[tuple[str, str], str]] = set()
 CASES = [
     pytest.param(
         p, m, id=f"{m}-{p[0]}-{p[1]}",

@@ -116,3 +116,36 @@ def test_optuna_search(tiny_fer: Path, emotrace_cli: list[str], tmp_path: Path) 
     assert set(summary["best_params"]) == {"lr", "weight_decay", "label_smoothing", "balance", "dropout"}
     assert (run / f"trial-{summary['best_trial']:03d}" / "best.pt").is_file()
     assert (run / "emotrace-fer.onnx").is_file() and (run / "MODEL_CARD.md").is_file()
+
+
+def test_export_ensemble_with_own_model_and_fp16(run_dir: Path, emotrace_cli: list[str], tmp_path: Path, fer: Path) -> None:
+    """face-export folds a second emotrace-fer-style graph in and stores float16 weights: on real
+    faces the merged file matches the weighted average of the members; the file is smaller."""
+    import subprocess
+
+    from PIL import Image
+
+    member = tmp_path / "member.onnx"
+    member.write_bytes((run_dir / "emotrace-fer.onnx").read_bytes())
+    out = tmp_path / "ens" / "emotrace-fer.onnx"
+    r = subprocess.run(
+        [*emotrace_cli, "train", "face-export", str(run_dir), "-o", str(out), "--ensemble-with", str(member),
+         "--ensemble-weight", "0.3", "--fp16"],
+        check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    faces = sorted((fer / "val" / "happy").glob("*.jpg"))[:8] + sorted((fer / "val" / "sad").glob("*.jpg"))[:8]
+    x = np.stack([np.asarray(Image.open(f).convert("L").resize((32, 32)), np.float32) for f in faces])[:, None]
+    own = ort.InferenceSession(str(run_dir / "emotrace-fer.onnx"), providers=["CPUExecutionProvider"])
+    ens = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    want = own.run(None, {"gray": x})[0]  # the same model twice: 0.3 x p + 0.7 x p = p
+    got = ens.run(None, {"gray": x})[0]
+    np.testing.assert_allclose(got, want, atol=5e-3)
+    assert out.stat().st_size < 0.6 * 2 * member.stat().st_size  # two members in float16 < one in float32 x 1.2
+    card = (out.parent / "MODEL_CARD.md").read_text()
+    assert "0.3 x this model" in card and "float16" in card
+    r = subprocess.run(
+        [*emotrace_cli, "train", "face-export", str(run_dir), "-o", str(member), "--ensemble-with", str(member)],
+        check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "output file" in r.stderr

