@@ -206,13 +206,22 @@ def models(
 
 @app.command()
 def stages() -> None:
-    """List the stage plug-ins (slot, backend, availability) and the stage modules that failed to import."""
+    """List the stage plug-ins (slot, backend, kind, availability, what each reads and writes) and
+    the stage modules that failed to import."""
     from emotrace.stage import BUILTIN_MODULES, available, import_errors
 
     for (slot, backend), cls in sorted(available().items()):
         missing = cls.missing_requirements()
         state = "available" if not missing else f"missing: {', '.join(missing)}"
         typer.echo(f"{slot:<11} {backend:<22} {cls.kind:<7} {state}")
+        flow = []
+        if cls.reads:
+            needs = f" (needs {', '.join(cls.needs)})" if cls.needs else ""
+            flow.append(f"reads {', '.join(cls.reads)}{needs}")
+        if cls.writes:
+            flow.append(f"writes {', '.join(cls.writes)}")
+        if flow:
+            typer.echo(f"{'':<11} {'; '.join(flow)}")
     slot_of = {m: s for s, m in BUILTIN_MODULES.items()}
     for mod, why in sorted(import_errors().items()):
         typer.echo(f"{slot_of.get(mod, '?'):<11} {'(failed to import)':<22} {'':<7} {mod}: {why}")

@@ -13,96 +13,33 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
 
 from emotrace import __version__
 from emotrace.config import Config
 from emotrace.errors import ConfigError, DependencyMissing, EmotraceError, InputError, OutputError
-from emotrace.io.media import DecodeStats, Frame, iter_audio, iter_frames, load_audio, probe
+from emotrace.io.media import DecodeStats, Frame, iter_frames, probe
 from emotrace.io.results import RESULT_MARKER, TMP_INFIX, is_result_folder
-from emotrace.labels import CANONICAL, LabelSpace, to_canonical, valence_arousal
-from emotrace.model import EmotionScores, ModelUse, Provenance, StageRun, Timeline, VideoInfo
-from emotrace.models.assets import ResolvedModel, resolve
+from emotrace.labels import LabelSpace
+from emotrace.model import Provenance, StageRun, Timeline, VideoInfo
 from emotrace.prefetch import prefetch
-from emotrace.stage import SLOT_ORDER, Stage, build_stage, check_config_stages, resolved_config
+from emotrace.stage import (
+    SLOT_ORDER,
+    Context,
+    ProgressHook,
+    Stage,
+    build_stage,
+    check_config_stages,
+    check_flow,
+    null_hook,
+    resolved_config,
+)
 
-
-class ProgressHook(Protocol):
-    def __call__(self, step: str, completed: float | None = None, total: float | None = None) -> None: ...
-
-
-def null_hook(step: str, completed: float | None = None, total: float | None = None) -> None:
-    """The API's default hook: does nothing."""
-
-
-class Context:
-    """What a stage sees: the input, config, the growing timeline and shared helpers."""
-
-    def __init__(
-        self,
-        path: Path,
-        info: VideoInfo,
-        config: Config,
-        timeline: Timeline,
-        workdir: Path | None,
-        hook: ProgressHook,
-    ):
-        self.path = path
-        self.info = info
-        self.config = config
-        self.timeline = timeline
-        self.workdir = workdir  # where stages may write artifacts (keyframes...), None in API-only runs
-        self.hook = hook
-        self.label_space = LabelSpace(config.labels.merges)
-        self.shared: dict[str, Any] = {}  # cross-stage objects (e.g. Whisper encoder output)
-        self._audio: np.ndarray | None = None
-        self._models: dict[str, ModelUse] = {}
-
-    # ---- emotion scores on the result's label space ------------------------------------
-    def scores(self, probs: Mapping[str, float] | np.ndarray, model: str | None = None) -> EmotionScores:
-        """Build :class:`EmotionScores` from canonical (or aliased) probabilities.
-
-        Valence/arousal come from the circumplex over the canonical probabilities, then
-        probabilities are projected onto the configured label space (merges).
-        """
-        if isinstance(probs, np.ndarray):
-            probs = {lab: float(p) for lab, p in zip(CANONICAL, probs.tolist(), strict=True)}
-        canon = to_canonical(probs, self.config.labels.aliases)
-        v, a = valence_arousal(canon)
-        out = self.label_space.project(canon)
-        return EmotionScores(
-            probs={k: round(float(x), 5) for k, x in out.items()},
-            valence=round(v, 5),
-            arousal=round(a, 5),
-            model=model,
-        )
-
-    # ---- models --------------------------------------------------------------------
-    def model(self, name: str) -> ResolvedModel:
-        """Resolve a model and record it in the provenance."""
-        res = resolve(name, allow_download=self.config.allow_download)
-        self._models[name] = ModelUse(name=name, source=res.source, path=str(res.path), sha256=res.sha256)
-        return res
-
-    # ---- audio -----------------------------------------------------------------------
-    def audio(self) -> np.ndarray:
-        """The whole audio track, 16 kHz mono float32 (decoded once, cached)."""
-        if self._audio is None:
-            self._audio = load_audio(self.path, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt)
-        return self._audio
-
-    def iter_audio(self, chunk_s: float = 30.0):
-        """Stream the audio in chunks (for long inputs where flat memory matters)."""
-        return iter_audio(self.path, chunk_s=chunk_s, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt)
-
-    def warn(self, message: str) -> None:
-        if message not in self.timeline.provenance.warnings:
-            self.timeline.provenance.warnings.append(message)
+__all__ = ["Context", "ProgressHook", "analyze", "null_hook", "plan_stages", "run_pipeline"]
 
 
 def _versions() -> dict[str, str]:
@@ -188,6 +125,14 @@ def plan_stages(config: Config, info: VideoInfo, timeline: Timeline) -> list[Sta
             timeline.provenance.warnings.append(f"stage {slot} ({st.backend}) skipped: {why}")
             continue
         stages.append(st)
+    stages, skipped = check_flow(stages)
+    defaults = Config()
+    for sk in skipped:
+        st = sk.stage
+        why = f"needs {' and '.join(sk.missing)}, which no enabled stage writes"
+        timeline.provenance.stages.append(StageRun(name=st.slot, backend=st.backend, status="skipped", message=why))
+        if not defaults.stage(st.slot).enabled:  # an opt-in stage the user turned on: say so
+            timeline.provenance.warnings.append(f"stage {st.slot} ({st.backend}) skipped: {why}")
     return stages
 
 
@@ -502,6 +447,7 @@ def analyze(
         timeline = new_timeline(info, config)
         ctx = Context(Path(video), info, config, timeline, tmp, hook)
         stages = plan_stages(config, info, timeline)
+        ctx.declare(stages)
         run_pipeline(ctx, stages)
         timeline.provenance.models = list(ctx._models.values())
         timeline.provenance.stages.append(

@@ -11,6 +11,16 @@ Three kinds of stage exist:
 * ``audio``: runs after decoding on the audio track (:meth:`Stage.run`).
 * ``post``: works on what earlier stages wrote into the timeline (:meth:`Stage.run`).
 
+Each stage declares what it reads and writes: :class:`~emotrace.model.Timeline` fields
+(``faces``, ``speech``, ``windows``...) and named, typed :class:`Channel` objects for what is not
+part of the result (``shots.cuts``, the cut times found so far during decoding). ``needs`` lists
+the reads without which the stage has nothing to do. The runner checks the plan against these
+declarations (:func:`check_flow`): a stage that reads what a later stage writes is an error, and
+one whose needs no enabled stage writes is skipped with the reason in the provenance.
+
+This module is the whole plug-in contract: :class:`Stage`, :class:`Context` (what a stage sees),
+:class:`Channel` and the registry. It does not import the runner (``emotrace.pipeline``).
+
 Register a plug-in with :func:`register`; third-party packages can expose stages through the
 ``emotrace.stages`` entry-point group (each entry point names a module to import).
 """
@@ -20,15 +30,23 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from abc import ABC
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from emotrace.errors import ConfigError, DependencyMissing
+from emotrace.labels import CANONICAL, LabelSpace, to_canonical, valence_arousal
+from emotrace.model import EmotionScores, ModelUse, Timeline
 
 if TYPE_CHECKING:
+    from emotrace.config import Config
     from emotrace.io.media import Frame
-    from emotrace.pipeline import Context
+    from emotrace.model import VideoInfo
+    from emotrace.models.assets import ResolvedModel
 
 StageKind = Literal["frames", "audio", "post"]
 
@@ -65,6 +83,50 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Channel(Generic[T]):
+    """A named, typed value that stages pass to each other outside the timeline."""
+
+    name: str
+    holds: type | str  # a class, or "module:Class" resolved on first use (keeps this module light)
+    doc: str
+
+    def value_type(self) -> type:
+        if isinstance(self.holds, str):
+            mod, _, cls = self.holds.partition(":")
+            found: type = getattr(importlib.import_module(mod), cls)
+            return found
+        return self.holds
+
+    def __post_init__(self) -> None:
+        if "." not in self.name:
+            raise ValueError(f"channel names are <slot>.<what> ({self.name!r})")
+        if self.name in CHANNELS and CHANNELS[self.name] != self:
+            raise ValueError(f"channel {self.name!r} is declared twice")
+        CHANNELS[self.name] = self
+
+
+CHANNELS: dict[str, Channel[Any]] = {}
+# the timeline's record lists (and ``tables``) that stages read and write
+TIMELINE_FIELDS: frozenset[str] = frozenset(Timeline.model_fields) - {"schema_version", "video", "labels", "provenance"}
+
+SHOT_CUTS: Channel[list[float]] = Channel(
+    "shots.cuts", list, "cut times (s) found so far in the decode pass, growing frame by frame"
+)
+ENCODER_STATES: Channel[dict[tuple[float, float], Any]] = Channel(
+    "voice.encoder_states", dict,
+    "Whisper-base encoder states (frames x 512, float16) per analysed window (start_s, end_s), "
+    "kept for windows before stages.voice.keep_states_s (for plug-ins)",
+)
+TRANSCRIPT: Channel[Any] = Channel(
+    "words.transcript", "emotrace.text.asr:Transcript",
+    "the ASR result (emotrace.text.asr.Transcript: language, its probability, segments), for plug-ins",
+)
+
+
 class Stage(ABC):
     """Base class of every pipeline stage."""
 
@@ -77,6 +139,11 @@ class Stage(ABC):
     needs_audio: ClassVar[bool] = False
     description: ClassVar[str] = ""
     Options: ClassVar[type[BaseModel]] = NoOptions
+    # timeline fields (TIMELINE_FIELDS) and channel names (CHANNELS) this stage reads / writes;
+    # ``needs`` are the reads without which it has nothing to do
+    reads: ClassVar[tuple[str, ...]] = ()
+    needs: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: BaseModel):
         self.options = options
@@ -118,6 +185,154 @@ class Stage(ABC):
     @classmethod
     def how_to_install(cls, missing: list[str]) -> str:
         return cls.install_hint or f"pip install {' '.join(m.split('.')[0] for m in missing)}"
+
+
+class ProgressHook(Protocol):
+    def __call__(self, step: str, completed: float | None = None, total: float | None = None) -> None: ...
+
+
+def null_hook(step: str, completed: float | None = None, total: float | None = None) -> None:
+    """The API's default hook: does nothing."""
+
+
+class Context:
+    """What a stage sees: the input, config, the growing timeline, channels and shared helpers."""
+
+    def __init__(
+        self,
+        path: Path,
+        info: VideoInfo,
+        config: Config,
+        timeline: Timeline,
+        workdir: Path | None,
+        hook: ProgressHook,
+    ):
+        self.path = path
+        self.info = info
+        self.config = config
+        self.timeline = timeline
+        self.workdir = workdir  # where stages may write artifacts (keyframes...), None in API-only runs
+        self.hook = hook
+        self.label_space = LabelSpace(config.labels.merges)
+        self._channels: dict[str, Any] = {}
+        self._writers: dict[str, str] | None = None  # channel -> slot, from the plan (None: not checked)
+        self._audio: np.ndarray | None = None
+        self._models: dict[str, ModelUse] = {}
+
+    # ---- channels --------------------------------------------------------------------
+    def declare(self, stages: Iterable[Stage]) -> None:
+        """Accept channel writes only from what the planned stages declare (the runner calls this)."""
+        self._writers = {n: st.slot for st in stages for n in st.writes if n in CHANNELS}
+
+    def put(self, channel: Channel[T], value: T) -> None:
+        """Publish a channel value (the writing stage declares ``channel.name`` in ``writes``)."""
+        if self._writers is not None and channel.name not in self._writers:
+            raise TypeError(f"channel {channel.name} is written by no planned stage (declare it in Stage.writes)")
+        if not isinstance(value, channel.value_type()):
+            raise TypeError(f"channel {channel.name} holds {channel.value_type().__name__}, not {type(value).__name__}")
+        self._channels[channel.name] = value
+
+    def get(self, channel: Channel[T], default: T | None = None) -> T | None:
+        """A channel's value, or ``default`` when no stage has published it (yet)."""
+        value: T | None = self._channels.get(channel.name, default)  # put() checked its type
+        return value
+
+    # ---- emotion scores on the result's label space ------------------------------------
+    def scores(self, probs: Mapping[str, float] | np.ndarray, model: str | None = None) -> EmotionScores:
+        """Build :class:`EmotionScores` from canonical (or aliased) probabilities.
+
+        Valence/arousal come from the circumplex over the canonical probabilities, then
+        probabilities are projected onto the configured label space (merges).
+        """
+        if isinstance(probs, np.ndarray):
+            probs = {lab: float(p) for lab, p in zip(CANONICAL, probs.tolist(), strict=True)}
+        canon = to_canonical(probs, self.config.labels.aliases)
+        v, a = valence_arousal(canon)
+        out = self.label_space.project(canon)
+        return EmotionScores(
+            probs={k: round(float(x), 5) for k, x in out.items()},
+            valence=round(v, 5),
+            arousal=round(a, 5),
+            model=model,
+        )
+
+    # ---- models --------------------------------------------------------------------
+    def model(self, name: str) -> ResolvedModel:
+        """Resolve a model and record it in the provenance."""
+        from emotrace.models.assets import resolve
+
+        res = resolve(name, allow_download=self.config.allow_download)
+        self._models[name] = ModelUse(name=name, source=res.source, path=str(res.path), sha256=res.sha256)
+        return res
+
+    # ---- audio -----------------------------------------------------------------------
+    def audio(self) -> np.ndarray:
+        """The whole audio track, 16 kHz mono float32 (decoded once, cached)."""
+        if self._audio is None:
+            from emotrace.io.media import load_audio
+
+            self._audio = load_audio(self.path, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt)
+        return self._audio
+
+    def iter_audio(self, chunk_s: float = 30.0) -> Any:
+        """Stream the audio in chunks (for long inputs where flat memory matters)."""
+        from emotrace.io.media import iter_audio
+
+        return iter_audio(self.path, chunk_s=chunk_s, info=self.info, tolerate_corrupt=self.config.tolerate_corrupt)
+
+    def warn(self, message: str) -> None:
+        if message not in self.timeline.provenance.warnings:
+            self.timeline.provenance.warnings.append(message)
+
+
+def runs_before(first: Stage, second: Stage) -> bool:
+    """Whether ``first`` has finished writing before ``second`` reads. Frames stages run during
+    the decode pass, audio stages beside it (a worker thread), post stages after both; inside
+    one kind, stages run in :data:`SLOT_ORDER`."""
+    a, b = SLOT_ORDER.index(first.slot), SLOT_ORDER.index(second.slot)
+    if first.kind == second.kind:
+        return a < b
+    return second.kind == "post"
+
+
+@dataclass
+class FlowSkip:
+    stage: Stage
+    missing: list[str]
+
+
+def check_flow(stages: list[Stage]) -> tuple[list[Stage], list[FlowSkip]]:
+    """Check the planned stages against their declarations.
+
+    Every declared name must be a timeline field or a channel; a read written by a stage that
+    does not run before the reader is a :class:`ConfigError`; a stage whose ``needs`` no
+    planned stage writes (directly or after an earlier skip) is returned as skipped."""
+    for st in stages:
+        for name in (*st.reads, *st.needs, *st.writes):
+            if name not in TIMELINE_FIELDS and name not in CHANNELS:
+                raise ConfigError(
+                    f"stage {st.slot} ({st.backend}) declares {name!r}, which is neither a timeline field "
+                    f"({', '.join(sorted(TIMELINE_FIELDS))}) nor a channel ({', '.join(sorted(CHANNELS))})"
+                )
+        for name in set(st.needs) - set(st.reads):
+            raise ConfigError(f"stage {st.slot} ({st.backend}) needs {name!r} but does not list it in reads")
+    kept: list[Stage] = []
+    skipped: list[FlowSkip] = []
+    for st in stages:
+        for name in st.reads:
+            writers = [w for w in stages if w is not st and name in w.writes]
+            if writers and not any(runs_before(w, st) for w in writers):
+                w = writers[0]
+                raise ConfigError(
+                    f"stage {st.slot} ({st.backend}) reads {name}, which stage {w.slot} ({w.backend}) "
+                    f"writes only later ({w.kind} stage); they cannot run in this order"
+                )
+        missing = [n for n in st.needs if not any(n in w.writes and runs_before(w, st) for w in kept)]
+        if missing:
+            skipped.append(FlowSkip(st, missing))
+        else:
+            kept.append(st)
+    return kept, skipped
 
 
 _REGISTRY: dict[tuple[str, str], type[Stage]] = {}

@@ -92,7 +92,10 @@ def test_encoder_states_shared(voice_config: Callable[..., Config], crema_d: Pat
     tl = new_timeline(info, cfg)
     ctx = Context(path, info, cfg, tl, None, lambda *a, **k: None)
     run_pipeline(ctx, plan_stages(cfg, info, tl))
-    cache = ctx.shared["whisper_encoder"]
+    from emotrace.stage import ENCODER_STATES
+
+    cache = ctx.get(ENCODER_STATES)
+    assert cache is not None
     seg = tl.speech[0]
     states = cache[(seg.start_s, seg.end_s)]
     assert states.ndim == 2 and states.shape[1] == 512

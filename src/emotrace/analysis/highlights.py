@@ -21,7 +21,7 @@ from emotrace.model import FusedWindow, Highlight
 from emotrace.stage import Stage, register
 
 if TYPE_CHECKING:
-    from emotrace.pipeline import Context
+    from emotrace.stage import Context
 
 
 class HighlightOptions(BaseModel):
@@ -46,6 +46,8 @@ class HighlightStage(Stage):
     slot: ClassVar[str] = "highlights"
     backend: ClassVar[str] = "default"
     kind = "post"
+    reads = ("windows",)
+    writes = ("highlights",)
     description: ClassVar[str] = "arousal, intensity, change points and loudness peaks -> top-k clips"
     Options: ClassVar[type[BaseModel]] = HighlightOptions
 

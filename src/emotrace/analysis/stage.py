@@ -12,7 +12,7 @@ from emotrace.analysis.tables import mismatch_table, summary_table, transition_t
 from emotrace.stage import Stage, register
 
 if TYPE_CHECKING:
-    from emotrace.pipeline import Context
+    from emotrace.stage import Context
 
 
 class AnalysisOptions(BaseModel):
@@ -31,6 +31,9 @@ class AnalysisStage(Stage):
     slot: ClassVar[str] = "analysis"
     backend: ClassVar[str] = "default"
     kind = "post"
+    reads = ("windows",)
+    needs = ("windows",)
+    writes = ("intervals", "tables")
     description: ClassVar[str] = "intervals, mismatch, transitions and summary tables"
     Options: ClassVar[type[BaseModel]] = AnalysisOptions
 

@@ -39,7 +39,7 @@ from emotrace.stage import Stage, register
 
 if TYPE_CHECKING:
     from emotrace.io.media import Frame
-    from emotrace.pipeline import Context
+    from emotrace.stage import Context
 
 DEFAULT_OWN = "emotrace-fer"
 DEFAULT_BASELINE = "fer-mini-xception"
@@ -134,6 +134,7 @@ class FacesStage(Stage):
     slot = "faces"
     backend = "default"
     kind = "frames"
+    writes = ("faces", "persons", "tables")
     requires = ("ai_edge_litert",)
     install_hint = "pip install ai-edge-litert"
     needs_video = True

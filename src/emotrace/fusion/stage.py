@@ -17,7 +17,7 @@ from emotrace.fusion.late import DEFAULT_PRIORS, Combiner, build_windows, late_f
 from emotrace.stage import Stage, register
 
 if TYPE_CHECKING:
-    from emotrace.pipeline import Context
+    from emotrace.stage import Context
 
 
 class LateFusionOptions(BaseModel):
@@ -45,6 +45,8 @@ class LateFusionStage(Stage):
     slot: ClassVar[str] = "fusion"
     backend: ClassVar[str] = "default"
     kind = "post"
+    reads = ("faces", "persons", "speech", "utterances")
+    writes = ("windows", "tables")
     description: ClassVar[str] = "late fusion weighted by each modality's confidence and quality"
     Options: ClassVar[type[BaseModel]] = LateFusionOptions
     fused_model: ClassVar[str] = "late-fusion"

@@ -38,7 +38,7 @@ from emotrace.shots.llm import (
 from emotrace.stage import Stage, register
 
 if TYPE_CHECKING:
-    from emotrace.pipeline import Context
+    from emotrace.stage import Context
 
 log = logging.getLogger("emotrace.describe")
 
@@ -242,6 +242,9 @@ class DescribeStage(Stage):
     slot = "describe"
     backend = "default"
     kind = "post"
+    reads = ("keyframes", "shots", "faces", "speech", "utterances", "tables")
+    needs = ("keyframes",)
+    writes = ("keyframes", "tables")
     needs_video = True
     description = "OpenAI-compatible chat/vision endpoint (EMOTRACE_LLM_BASE_URL, EMOTRACE_LLM_MODEL)"
     Options = DescribeOptions

@@ -22,12 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from emotrace.model import Keyframe
 from emotrace.shots.features import Candidate, FrameEmbedder, colour_histogram, sharpness
 from emotrace.shots.select import Pick, drop_seen, emotion_peaks, select_in_shot
-from emotrace.shots.stage import CUTS_KEY
-from emotrace.stage import Stage, register
+from emotrace.stage import SHOT_CUTS, Stage, register
 
 if TYPE_CHECKING:
     from emotrace.io.media import Frame
-    from emotrace.pipeline import Context
+    from emotrace.stage import Context
 
 KEYFRAME_DIR = "keyframes"
 _TMP_DIR = ".keyframe-candidates"
@@ -62,6 +61,8 @@ class KeyframeStage(Stage):
     slot = "keyframes"
     backend = "default"
     kind = "frames"
+    reads = (SHOT_CUTS.name, "shots", "faces")
+    writes = ("keyframes",)
     needs_video = True
     requires = ("cv2",)
     description = "MobileNetV2 + HSV histogram clustering per shot, emotion peaks"
@@ -112,7 +113,7 @@ class KeyframeStage(Stage):
         )
 
     def process_frame(self, ctx: Context, frame: Frame) -> None:
-        self._close_shots(ctx.shared.get(CUTS_KEY, []))
+        self._close_shots(ctx.get(SHOT_CUTS) or [])
         o = self.options
         cand = frame.prepared.get(self.slot)
         if cand is None:
@@ -153,7 +154,7 @@ class KeyframeStage(Stage):
         self._picks += picks
 
     def finish(self, ctx: Context) -> None:
-        self._close_shots(ctx.shared.get(CUTS_KEY, []))
+        self._close_shots(ctx.get(SHOT_CUTS) or [])
         if self._pending:
             self._select(self._pending, self._shot_start, None)
             self._pending = []

@@ -2,7 +2,7 @@
 
 Backends: ``default`` (PySceneDetect's AdaptiveDetector on every frame for hard cuts, plus a
 4 fps pass, the same detector and a dissolve model, for fades) and ``transnetv2`` (TransNetV2
-in ONNX Runtime). Cut times found during decoding are published in ``ctx.shared["shots.cuts"]``
+in ONNX Runtime). Cut times found during decoding are published on the ``shots.cuts`` channel (:data:`emotrace.stage.SHOT_CUTS`)
 as they appear, so the keyframes stage can close a shot while the video is still decoding.
 """
 
@@ -14,16 +14,15 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from emotrace.model import Shot
-from emotrace.stage import Stage, register
+from emotrace.stage import SHOT_CUTS, Stage, register
 
 if TYPE_CHECKING:
     import numpy as np
 
     from emotrace.io.media import Frame
-    from emotrace.pipeline import Context
     from emotrace.shots.detectors import CutDetector
+    from emotrace.stage import Context
 
-CUTS_KEY = "shots.cuts"
 
 
 class FrameOptions(BaseModel):
@@ -35,6 +34,7 @@ class FrameOptions(BaseModel):
 class _Base(Stage):
     slot = "shots"
     kind = "frames"
+    writes = ("shots", SHOT_CUTS.name)
     needs_video = True
 
     def __init__(self, options: BaseModel):
@@ -70,7 +70,6 @@ class _Base(Stage):
         for t in cuts:
             if t > (self._cuts[-1] if self._cuts else (self._first_t or 0.0)):
                 self._cuts.append(t)
-                ctx.shared[CUTS_KEY].append(t)
 
     def finish(self, ctx: Context) -> None:
         assert self._det is not None
@@ -110,7 +109,8 @@ class AdaptiveShotStage(_Base):
 
         o = self.options
         assert isinstance(o, self.Options)
-        ctx.shared[CUTS_KEY] = []
+        self._cuts = []
+        ctx.put(SHOT_CUTS, self._cuts)  # the same list grows as cuts are found
 
         def adaptive(rate: float, threshold: float) -> AdaptiveCuts:
             return AdaptiveCuts(
@@ -153,5 +153,6 @@ class TransNetV2ShotStage(_Base):
 
         o = self.options
         assert isinstance(o, self.Options)
-        ctx.shared[CUTS_KEY] = []
+        self._cuts = []
+        ctx.put(SHOT_CUTS, self._cuts)  # the same list grows as cuts are found
         self._det = TransNetV2Cuts(ctx.model(TRANSNETV2).path, threshold=o.threshold, threads=ctx.config.threads)

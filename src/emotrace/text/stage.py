@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emotrace.errors import DependencyMissing, ModelNotFound
 from emotrace.model import Utterance, Word
-from emotrace.pipeline import Context
-from emotrace.stage import Stage, register
+from emotrace.stage import TRANSCRIPT, Context, Stage, register
 from emotrace.text.asr import transcribe_chunks, translate_spans
 from emotrace.text.utterances import group_words
 
@@ -60,6 +59,8 @@ class WhisperWordsStage(Stage):
     slot = "words"
     backend = "default"
     kind = "audio"
+    reads = ("speech",)
+    writes = ("words", "utterances", TRANSCRIPT.name)
     requires = ("faster_whisper", "tokenizers")
     needs_audio = True
     description = (
@@ -212,4 +213,4 @@ class WhisperWordsStage(Stage):
                     u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
                 u.sentiment = {k: round(v, 5) for k, v in p.sentiment.items()}
         tl.utterances.extend(utts)
-        ctx.shared["transcript"] = tr
+        ctx.put(TRANSCRIPT, tr)

@@ -2,7 +2,7 @@
 
 Each window is level-normalised and encoded from its own log-mel frames only (no 30 s
 padding): about 15x faster than the padded pass. States are cached in ``cache`` (the voice
-stage passes ``ctx.shared["whisper_encoder"]``) under the window's ``(start_s, end_s)`` key,
+stage publishes it on the ``voice.encoder_states`` channel) under the window's ``(start_s, end_s)`` key,
 rounded to ms, so another stage can reuse them. Note that Whisper's decoder (ASR) expects
 states of a padded 30 s window: these unpadded states suit pooling, not decoding.
 """

@@ -18,8 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from emotrace.model import FaceObservation, SpeechSegment, Timeline
-from emotrace.pipeline import Context
-from emotrace.stage import Stage, register
+from emotrace.stage import Context, Stage, register
 
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14  # MediaPipe face mesh indices
 
@@ -139,6 +138,9 @@ class LinkStage(Stage):
     slot = "link"
     backend = "default"
     kind = "post"
+    reads = ("faces", "speech", "utterances", "persons")
+    needs = ("faces", "speech")
+    writes = ("speech", "utterances")
     description = "active speaker: voice clusters to face persons by mouth movement during speech"
     Options = LinkOptions
 

@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emotrace.errors import ModelNotFound
 from emotrace.model import SpeechSegment
-from emotrace.pipeline import Context
-from emotrace.stage import Stage, register
+from emotrace.stage import ENCODER_STATES, Context, Stage, register
 from emotrace.voice import assets
 from emotrace.voice.analysis import VoiceAnalyzer, WindowResult
 from emotrace.voice.classifier import VoiceEmotionModel, VoiceEmotionNet
@@ -57,7 +56,7 @@ class VoiceOptions(BaseModel):
     cache_encoder_until_s: float = Field(
         0.0,
         ge=0,
-        description="keep encoder states of windows before this time in ctx.shared (for plug-ins; "
+        description="keep encoder states of windows before this time on the voice.encoder_states channel (for plug-ins; "
         "costs ~100 kB per second of speech)",
     )
 
@@ -67,6 +66,7 @@ class VoiceStage(Stage):
     slot = "voice"
     backend = "default"
     kind = "audio"
+    writes = ("speech", "tables", ENCODER_STATES.name)
     requires = ("faster_whisper", "ctranslate2")
     needs_audio = True
     description = "Silero VAD, GE2E speakers, emotrace speech emotion (Whisper-base encoder + prosody)"
@@ -99,6 +99,8 @@ class VoiceStage(Stage):
 
     def run(self, ctx: Context) -> None:
         o: VoiceOptions = self.options  # type: ignore[assignment]  # Stage.options is typed as BaseModel
+        states: dict[tuple[float, float], Any] = {}
+        ctx.put(ENCODER_STATES, states)
         analyzer = VoiceAnalyzer(
             whisper=self.whisper,
             speaker_encoder=self.speaker_encoder,
@@ -106,7 +108,7 @@ class VoiceStage(Stage):
             min_silence_ms=o.min_silence_ms,
             max_window_s=o.window_max_s,
             min_window_s=o.window_min_s,
-            cache=ctx.shared.setdefault("whisper_encoder", {}),
+            cache=states,
             cache_until_s=o.cache_encoder_until_s,
             keep_states=isinstance(self.emotion_model, VoiceEmotionNet),
         )
