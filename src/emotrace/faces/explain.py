@@ -91,7 +91,8 @@ def explain_video(
     max_side: int = 1280,
 ) -> list[Path]:
     """Write ``frame_<T>.png`` and ``face_<T>_<i>_<label>.png`` heatmaps for each time T."""
-    from emotrace.faces.stage import _detector, expression_class
+    from emotrace.faces.backends import build_face_backend
+    from emotrace.faces.stage import expression_class
     from emotrace.io.media import iter_frames, probe
     from emotrace.models.assets import resolve
 
@@ -110,7 +111,7 @@ def explain_video(
         raise OutputError(out, "folder is not writable")
     cls = expression_class(expression)
     backend = cls(str(resolve(cls.model_name).path), threads=threads)
-    detector = _detector(str(resolve("blazeface-full-range").path), threads)
+    detector = build_face_backend("detector", "blazeface", resolve, threads)
     todo = sorted(times)
     written: list[Path] = []
     last = None

