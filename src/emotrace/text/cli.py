@@ -84,7 +84,11 @@ def eval_text_cmd(
         ),
     ],
     model: Annotated[
-        Path | None, typer.Option(help="text-emotion.onnx, run folder or model name (default: the shipped ensemble)")
+        Path | None,
+        typer.Option(
+            "--model", "-m",
+            help="Model to evaluate: a text model name, .onnx file or run folder (default: the shipped one).",
+        ),
     ] = None,
     split: Annotated[str, typer.Option(help="file of a MELD folder: train, dev or test")] = "dev",
     baseline: Annotated[bool, typer.Option(help="also score the NRC lexicon baseline")] = True,

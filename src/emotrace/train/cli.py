@@ -218,7 +218,11 @@ def eval_face_cmd(
         ),
     ],
     model: Annotated[
-        list[str] | None, typer.Option("--model", "-m", help="Expression backend (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--model", "-m",
+            help="Model to evaluate: an expression backend name or an .onnx file like emotrace-fer (repeatable).",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (first model's keys at top level).")
@@ -261,7 +265,7 @@ def eval_face_cmd(
         s["plot"] = str(
             plot_confusion(
                 s,
-                plot_dir / f"confusion-{name}.png",
+                plot_dir / f"confusion-{Path(name).stem if name.endswith('.onnx') else name}.png",
                 title=f"{name} on {folder}: acc {s['accuracy']:.3f}, F1 {s['macro_f1']:.3f}",
             )
         )

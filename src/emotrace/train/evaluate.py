@@ -21,9 +21,14 @@ from emotrace.train.metrics import summarize
 def predict_files(
     model: str, files: list[Path], threads: int = 2, batch: int = 64, mirror: bool = False
 ) -> np.ndarray:
-    """``(N, 7)`` probabilities of the named expression backend for each image file (or its mirror image)."""
-    cls = get_backend_class(model)
-    backend = cls(str(resolve(cls.model_name).path), device="cpu", threads=threads)
+    """``(N, 7)`` probabilities of the named expression backend (or of an ``.onnx`` file with the
+    emotrace-fer interface) for each image file (or its mirror image)."""
+    if model.endswith(".onnx") and Path(model).is_file():
+        cls, path = get_backend_class("emotrace-fer"), Path(model)
+    else:
+        cls = get_backend_class(model)
+        path = resolve(cls.model_name).path
+    backend = cls(str(path), device="cpu", threads=threads)
     out = [np.zeros((0, len(CANONICAL)), np.float32)]
     for i in range(0, len(files), batch):
         faces = [load_rgb(p) for p in files[i : i + batch]]

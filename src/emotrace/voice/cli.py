@@ -128,7 +128,8 @@ def eval_voice_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Labelled dataset folders or CSV manifests.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: Annotated[
-        Path | None, typer.Option(help="voice-emotion.onnx or .npz (default: the shipped model).")
+        Path | None,
+        typer.Option("--model", "-m", help="Model to evaluate: a voice-emotion .onnx or .npz file (default: the shipped one)."),
     ] = None,
     speaker_norm: Annotated[
         bool, typer.Option(help="Normalise per speaker (speakers with >= 8 clips).")
