@@ -32,7 +32,6 @@ app.add_typer(eval_app, name="eval")
 # capability modules that add their own commands: add_commands(app, train_app, eval_app)
 CLI_PLUGINS: tuple[str, ...] = (
     "emotrace.faces.cli",
-    "emotrace.train.cli",
     "emotrace.voice.cli",
     "emotrace.text.cli",
     "emotrace.shots.cli",

@@ -37,9 +37,9 @@ def ferplus_aus() -> tuple[np.ndarray, np.ndarray]:
     """AUs of the first 240 FER+ Valid faces the landmarker finds (as the benchmark computes them)."""
     if not FERPLUS_VALID.is_dir():
         pytest.skip("../shared/data/ferplus not available")
+    from emotrace.faces.data import load_rgb, scan_folder
     from emotrace.faces.landmarks import Landmarker
     from emotrace.models.assets import resolve
-    from emotrace.train.data import load_rgb, scan_folder
 
     data = scan_folder(FERPLUS_VALID)
     lm = Landmarker(resolve("mediapipe-face-landmarker").path)

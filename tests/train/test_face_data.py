@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from emotrace.errors import InputError
+from emotrace.faces.data import eval_folder, limit_per_class, load_images, scan_folder
 from emotrace.labels import CANONICAL
-from emotrace.train.data import eval_folder, limit_per_class, load_images, scan_folder
 from emotrace.train.metrics import summarize
 
 

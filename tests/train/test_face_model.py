@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emotrace.faces.data import limit_per_class, load_rgb, scan_folder
+from emotrace.faces.evaluate import evaluate
 from emotrace.faces.expression import get_backend_class
 from emotrace.faces.stage import expression_class
 from emotrace.models.assets import resolve
-from emotrace.train.data import limit_per_class, load_rgb, scan_folder
-from emotrace.train.evaluate import evaluate
 
 
 def test_backend_contract(fer: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emotrace.faces.data import FERPLUS_COLUMNS, ferplus_targets, scan_fer2013_labels, scan_folder
 from emotrace.labels import CANONICAL
-from emotrace.train.data import FERPLUS_COLUMNS, ferplus_targets, scan_fer2013_labels, scan_folder
 
 FERPLUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ferplus"
 TINY = ["--batch-size", "16", "--image-size", "32", "--min-size", "32", "--threads", "2"]
@@ -96,7 +96,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 @pytest.mark.slow
 def test_train_on_votes_pack_and_compact_resume(tiny_ferplus: Path, tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from emotrace.train.face import COMPACT_FILE, compact_checkpoint
+    from emotrace.faces.train import COMPACT_FILE, compact_checkpoint
 
     run = tmp_path / "run"
     p = _cli("train", "face", str(tiny_ferplus), "-o", str(run), "--epochs", "1", "--holdout", "--mix", "0.5",
@@ -110,7 +110,7 @@ def test_train_on_votes_pack_and_compact_resume(tiny_ferplus: Path, tmp_path: Pa
     assert p.returncode == 0, p.stderr
     with np.load(pack) as z, np.load(run / "data-cache.npz") as c:
         assert z["train_x"].shape[1:] == (48, 48)  # stored at the native size
-        from emotrace.train.face import _resize_all
+        from emotrace.faces.train import _resize_all
 
         np.testing.assert_array_equal(_resize_all(z["train_x"], 32), c["train_x"])
         np.testing.assert_array_equal(z["train_t"], c["train_t"])

@@ -13,7 +13,7 @@ from emotrace.voice.classifier import VoiceEmotionModel
 
 pytestmark = pytest.mark.slow
 
-KEYS = {"n", "accuracy", "uar", "per_class_recall", "confusion", "labels", "per_corpus"}
+KEYS = {"n", "accuracy", "uar", "macro_f1", "weighted_f1", "per_class_recall", "confusion", "labels", "per_corpus"}
 
 
 def _run(cli: list[str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -17,9 +17,11 @@ from emotrace.fusion.learned import LearnedFusion, fit, timeline_features
 
 
 def _scores(y_true: list[str], y_pred: list[str]) -> tuple[float, float]:
-    from sklearn.metrics import accuracy_score, f1_score
+    from emotrace.train.metrics import report
 
-    return float(accuracy_score(y_true, y_pred)), float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+    labels = sorted(set(y_true) | set(y_pred))
+    r = report(y_true, y_pred, labels)
+    return r["accuracy"], r["macro_f1"]
 
 
 def train_fusion(

@@ -59,11 +59,9 @@ def format_report(report: dict[str, Any]) -> str:
 
 def confusion_lines(report: dict[str, Any], title: str = "") -> list[str]:
     """The confusion matrix of a :func:`classification_report` as text lines."""
-    labels = report["labels"]
-    lines = [f"{title}confusion (rows: truth, columns: predicted)", " " * 10 + "".join(f"{lab[:8]:>9}" for lab in labels)]
-    for lab, row in zip(labels, report["confusion"], strict=True):
-        lines.append(f"{lab:10}" + "".join(f"{v:>9d}" for v in row))
-    return lines
+    from emotrace.train.metrics import confusion_lines as lines
+
+    return lines(report, indent="", title=title)
 
 
 def load_multilingual(model: str | Path | None = None) -> tuple[Any, str]:

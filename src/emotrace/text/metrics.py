@@ -1,27 +1,21 @@
-"""Classification metrics for text emotion: weighted/macro F1, accuracy, confusion."""
+"""Text emotion metrics: emotrace's one metrics implementation (:mod:`emotrace.train.metrics`)
+on label strings, rounded for reports."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from typing import Any
 
 from emotrace.labels import CANONICAL
+from emotrace.train.metrics import report
 
 
-def classification_report(
-    truth: Sequence[str], pred: Sequence[str], labels: Sequence[str] = CANONICAL
-) -> dict[str, object]:
+def classification_report(truth: Sequence[str], pred: Sequence[str], labels: Sequence[str] = CANONICAL) -> dict[str, Any]:
     """``n``, ``weighted_f1``, ``accuracy``, ``macro_f1`` (over labels present in the truth),
-    ``confusion`` (rows: truth, columns: prediction, in ``labels`` order) and ``labels``."""
-    present = [lab for lab in labels if lab in set(truth)]
-    return {
-        "n": len(truth),
-        "weighted_f1": round(
-            float(f1_score(truth, pred, labels=present, average="weighted", zero_division=0)), 4
-        ),
-        "accuracy": round(float(accuracy_score(truth, pred)), 4),
-        "macro_f1": round(float(f1_score(truth, pred, labels=present, average="macro", zero_division=0)), 4),
-        "confusion": confusion_matrix(truth, pred, labels=list(labels)).tolist(),
-        "labels": list(labels),
-    }
+    ``uar``, ``per_class_recall``, ``confusion`` (rows: truth, columns: prediction, in
+    ``labels`` order) and ``labels``; scores rounded to 4 decimals."""
+    out = report(truth, pred, labels)
+    for k in ("weighted_f1", "accuracy", "macro_f1", "uar"):
+        out[k] = round(out[k], 4)
+    out["per_class_recall"] = {k: round(v, 4) for k, v in out["per_class_recall"].items()}
+    return out

@@ -23,6 +23,8 @@ from emotrace.text.classifier import CONTEXT_MODES, encode_in_context
 from emotrace.text.data import SENTIMENTS, TextDataset, load_dataset
 from emotrace.text.lexicon import FEATURE_NAMES, N_FEATURES, lexicon_features
 from emotrace.text.metrics import classification_report
+from emotrace.train.core import setup_torch
+from emotrace.train.metrics import class_weights
 
 MODEL_FILE = "text-emotion.onnx"
 
@@ -82,9 +84,7 @@ def train_text(
         raise InputError(ds.source, "needs at least 2 labelled rows to train")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.set_num_threads(max(1, cfg.threads))
+    setup_torch(cfg.seed, cfg.threads)
 
     if cfg.encoder == "minilm":
         tok_path = resolve("minilm-tokenizer").path
@@ -159,8 +159,7 @@ def train_text(
         return np.array([back[i] for i in idx])
 
     counts = np.bincount(y[tr_idx], minlength=len(CANONICAL)).astype(np.float64)
-    class_w = np.where(counts > 0, np.maximum(counts, 1.0) ** -cfg.balance, 0.0)
-    class_w *= counts.sum() / max((class_w * counts).sum(), 1e-9)  # mean weight over samples = 1
+    class_w = class_weights(counts, cfg.balance)  # mean weight over samples = 1
     ce = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_w, dtype=torch.float32))
     ce_s = torch.nn.CrossEntropyLoss(ignore_index=-100)
     history: list[dict[str, float]] = []

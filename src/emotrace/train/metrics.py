@@ -1,7 +1,19 @@
-"""Classification metrics on the canonical label set."""
+"""The one implementation of emotrace's classification metrics, for every trainer and evaluator
+(faces, voice, text, fusion, highlights).
+
+Conventions (the same everywhere):
+
+* the confusion matrix has true classes in rows and predicted classes in columns, in ``labels``
+  order; a prediction outside ``labels`` counts as wrong and has no column;
+* ``macro_f1``, ``uar`` (unweighted average recall) and ``per_class_recall`` cover the classes
+  present in the truth; a class that is only predicted lowers the precision of nothing but
+  counts against the recall of the true classes (sklearn's ``labels=present`` convention);
+* ``weighted_f1`` weights each present class's F1 by its support.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,19 +22,38 @@ from emotrace.labels import CANONICAL
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = len(CANONICAL)) -> np.ndarray:
-    """Rows: true class, columns: predicted class."""
+    """Rows: true class, columns: predicted class (class indices ``0..n-1``; others ignored)."""
+    t, p = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
+    keep = (t >= 0) & (t < n) & (p >= 0) & (p < n)
     cm = np.zeros((n, n), dtype=np.int64)
-    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    np.add.at(cm, (t[keep], p[keep]), 1)
     return cm
 
 
-def summarize(y_true: np.ndarray, y_pred: np.ndarray, labels: tuple[str, ...] = CANONICAL) -> dict[str, Any]:
-    """``n``, ``accuracy``, ``macro_f1``, ``per_class_recall``, ``confusion`` and ``labels``.
+def report(truth: Sequence[Any], pred: Sequence[Any], labels: Sequence[str]) -> dict[str, Any]:
+    """Metrics of label sequences (strings in ``labels``): ``n``, ``accuracy``, ``macro_f1``,
+    ``weighted_f1``, ``uar``, ``per_class_recall``, ``confusion``, ``labels``."""
+    idx = {lab: i for i, lab in enumerate(labels)}
+    t = np.array([idx.get(x, -1) for x in truth], np.int64)
+    p = np.array([idx.get(x, -1) for x in pred], np.int64)
+    if (t < 0).any():
+        unknown = sorted({str(x) for x in truth if x not in idx})
+        raise ValueError(f"true labels outside the label set: {', '.join(unknown)}")
+    return _metrics(t, p, tuple(labels))
 
-    Macro-F1 averages over the classes present in ``y_true`` (absent classes have no recall).
-    """
-    cm = confusion_matrix(y_true, y_pred, len(labels))
-    support = cm.sum(1)
+
+def summarize(y_true: np.ndarray, y_pred: np.ndarray, labels: tuple[str, ...] = CANONICAL) -> dict[str, Any]:
+    """:func:`report` of class indices into ``labels``."""
+    return _metrics(np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64), labels)
+
+
+def _metrics(t: np.ndarray, p: np.ndarray, labels: tuple[str, ...]) -> dict[str, Any]:
+    k = len(labels)
+    n = len(t)
+    outside = np.where((p < 0) | (p >= k), k, p)  # one extra column: predictions outside the labels
+    full = confusion_matrix(t, outside, k + 1)[:k]
+    cm = full[:, :k]
+    support = full.sum(1)
     predicted = cm.sum(0)
     tp = np.diag(cm).astype(float)
     present = support > 0
@@ -30,12 +61,33 @@ def summarize(y_true: np.ndarray, y_pred: np.ndarray, labels: tuple[str, ...] = 
     precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    n = int(cm.sum())
     return {
         "n": n,
         "accuracy": float(tp.sum() / n) if n else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "weighted_f1": float((f1 * support).sum() / support.sum()) if support.sum() else 0.0,
+        "uar": float(recall[present].mean()) if present.any() else 0.0,
         "per_class_recall": {lab: float(recall[i]) for i, lab in enumerate(labels) if present[i]},
         "confusion": cm.tolist(),
         "labels": list(labels),
     }
+
+
+def class_weights(counts: Sequence[float] | np.ndarray, balance: float) -> np.ndarray:
+    """Loss weight per class ``count ** -balance`` (0: none, 1: inverse frequency), 0 for absent
+    classes, scaled so that the weighted mean over the training rows is 1."""
+    c = np.asarray(counts, np.float64)
+    w = np.where(c > 0, np.maximum(c, 1.0) ** -balance, 0.0)
+    total = (w * c).sum()
+    return w * (c.sum() / total) if total > 0 else w
+
+
+def confusion_lines(summary: dict[str, Any], indent: str = "  ", title: str = "") -> list[str]:
+    """The confusion matrix of a :func:`report` as text (rows: truth, columns: predicted)."""
+    labels = summary["labels"]
+    w = max([len(x) for x in labels] + [8]) + 1
+    lines = [f"{indent}{title}confusion (rows: truth, columns: predicted)"]
+    lines.append(indent + " " * w + "".join(f"{lab[:8]:>9}" for lab in labels))
+    for lab, row in zip(labels, summary["confusion"], strict=True):
+        lines.append(indent + f"{lab:<{w}}" + "".join(f"{v:>9d}" for v in row))
+    return lines

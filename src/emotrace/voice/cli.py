@@ -115,13 +115,12 @@ def train_voice_cmd(
 
 
 def _print_scores(res: dict[str, Any]) -> None:
-    typer.echo(f"n={res['n']}  accuracy={res['accuracy']:.3f}  UAR={res['uar']:.3f}")
-    labels = res["labels"]
-    typer.echo("  recall " + "  ".join(f"{lab} {res['per_class_recall'][lab]:.3f}" for lab in labels))
-    typer.echo("  confusion (rows = truth, columns = prediction):")
-    typer.echo("  " + " " * 10 + " ".join(f"{lab[:7]:>7s}" for lab in labels))
-    for lab, row in zip(labels, res["confusion"], strict=True):
-        typer.echo(f"  {lab[:9]:9s} " + " ".join(f"{v:7d}" for v in row))
+    from emotrace.train.metrics import confusion_lines
+
+    typer.echo(f"n={res['n']}  accuracy={res['accuracy']:.3f}  UAR={res['uar']:.3f}  macro-F1={res['macro_f1']:.3f}")
+    typer.echo("  recall " + "  ".join(f"{lab} {r:.3f}" for lab, r in res["per_class_recall"].items()))
+    for line in confusion_lines(res):
+        typer.echo(line)
 
 
 def eval_voice_cmd(

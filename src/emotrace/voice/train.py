@@ -108,22 +108,11 @@ def fit_temperature(logits: np.ndarray, target: np.ndarray) -> float:
 
 
 def score(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
-    """Accuracy, unweighted average recall, per-class recall and confusion (rows = truth)."""
-    idx = {lab: i for i, lab in enumerate(labels)}
-    conf = np.zeros((len(labels), len(labels)), dtype=int)
-    for t, p in zip(y, pred, strict=True):
-        conf[idx[t], idx[p]] += 1
-    support = conf.sum(axis=1)
-    recall = {lab: (float(conf[i, i] / support[i]) if support[i] else None) for i, lab in enumerate(labels)}
-    present = [r for r in recall.values() if r is not None]
-    return {
-        "n": int(conf.sum()),
-        "accuracy": float(np.trace(conf) / max(conf.sum(), 1)),
-        "uar": float(np.mean(present)) if present else 0.0,
-        "per_class_recall": recall,
-        "confusion": conf.tolist(),
-        "labels": labels,
-    }
+    """Accuracy, unweighted average recall, macro-F1, per-class recall and confusion (rows =
+    truth): :func:`emotrace.train.metrics.report`."""
+    from emotrace.train.metrics import report
+
+    return report(list(y), list(pred), labels)
 
 
 def _pool(ds: Dataset, entries: list[list[ClipStates]]) -> Any:

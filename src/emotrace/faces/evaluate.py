@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from emotrace.faces.data import LabelledFiles, load_rgb
 from emotrace.faces.expression import get_backend_class
 from emotrace.labels import CANONICAL
 from emotrace.models.assets import resolve
-from emotrace.train.data import LabelledFiles, load_rgb
-from emotrace.train.metrics import summarize
+from emotrace.train.metrics import confusion_lines, summarize
 
 
 def predict_files(
@@ -83,13 +83,8 @@ def plot_confusion(summary: dict[str, Any], path: str | Path, title: str = "") -
 
 def format_summary(model: str, s: dict[str, Any]) -> str:
     """Human-readable report: accuracy, macro-F1, per-class recall, confusion matrix."""
-    labels = s["labels"]
-    w = max(len(x) for x in labels) + 1
     ce = f" vote-CE={s['vote_ce']:.4f}" if "vote_ce" in s else ""
     lines = [f"{model}: n={s['n']} accuracy={s['accuracy']:.4f} macro-F1={s['macro_f1']:.4f}{ce}"]
     lines.append("  recall: " + "  ".join(f"{k} {v:.3f}" for k, v in s["per_class_recall"].items()))
-    lines.append("  confusion (rows true, columns predicted):")
-    lines.append("  " + " " * w + "".join(f"{lab[:7]:>8}" for lab in labels))
-    for lab, row in zip(labels, s["confusion"]):
-        lines.append("  " + f"{lab:<{w}}" + "".join(f"{v:>8d}" for v in row))
+    lines += confusion_lines(s)
     return "\n".join(lines)

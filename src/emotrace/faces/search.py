@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from emotrace.errors import DependencyMissing
-from emotrace.train.face import TrainConfig, train
+from emotrace.faces.train import TrainConfig, train
 
 
 def optuna_search(cfg: TrainConfig, run_dir: str | Path, trials: int) -> tuple[Path, dict[str, Any]]:

@@ -21,7 +21,7 @@ def _metrics_table(s: dict[str, Any]) -> str:
 
 def reproduce_command(cfg: dict[str, Any], run_dir: str | Path) -> str:
     """The ``emotrace train face`` command line that recreates a run's configuration."""
-    from emotrace.train.face import TrainConfig
+    from emotrace.faces.train import TrainConfig
 
     defaults = TrainConfig(data_root="")
     args = ["emotrace train face", cfg["data_root"], "-o", str(run_dir)]

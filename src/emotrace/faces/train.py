@@ -30,9 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emotrace.errors import InputError
-from emotrace.faces.expression_own import gray_square
-from emotrace.labels import CANONICAL
-from emotrace.train.data import (
+from emotrace.faces.data import (
     TRAIN_SPLITS,
     VAL_SPLITS,
     LabelledFiles,
@@ -42,8 +40,11 @@ from emotrace.train.data import (
     load_rgb,
     scan_folder,
 )
-from emotrace.train.metrics import summarize
-from emotrace.train.net import FaceNet, face_net
+from emotrace.faces.expression_own import gray_square
+from emotrace.faces.net import FaceNet, face_net
+from emotrace.labels import CANONICAL
+from emotrace.train.core import setup_torch
+from emotrace.train.metrics import class_weights, summarize
 
 
 @dataclass
@@ -435,17 +436,15 @@ def train(
     if cfg is None:
         raise ValueError("a new run needs a TrainConfig")
     run.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, cfg.threads))
     (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
 
-    torch.manual_seed(cfg.seed)
+    setup_torch(cfg.seed, cfg.threads)
     data = _load_arrays(cfg, run)
     train_x, train_y, val_x, val_y = data["train_x"], data["train_y"], data["val_x"], data["val_y"]
     train_t = data["train_t"]
     val_t = torch.from_numpy(data["val_t"])
     counts = np.bincount(train_y, minlength=len(CANONICAL)).astype(float)
-    weights = np.where(counts > 0, np.maximum(counts, 1) ** -cfg.balance, 0.0)
-    weights *= counts.sum() / max((weights * counts).sum(), 1e-9)
+    weights = class_weights(counts, cfg.balance)
     dev = train_device()
     class_w = torch.tensor(weights, dtype=torch.float32, device=dev)
 
