@@ -24,10 +24,10 @@ from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 from emotrace.faces.aus import AU_NAMES, action_units
+from emotrace.faces.data import load_rgb, scan_folder
 from emotrace.faces.landmarks import Landmarker
 from emotrace.labels import CANONICAL
 from emotrace.models.assets import resolve
-from emotrace.train.data import load_rgb, scan_folder
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 CHECKS = [  # (name, AUs averaged, positive classes)

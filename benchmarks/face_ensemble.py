@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrace.train.data import scan_folder
-from emotrace.train.evaluate import predict_files
+from emotrace.faces.data import scan_folder
+from emotrace.faces.evaluate import predict_files
 from emotrace.train.metrics import summarize
 
 VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013" / "val"

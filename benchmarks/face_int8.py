@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emotrace.faces.data import limit_per_class, load_rgb, scan_folder
 from emotrace.faces.expression_own import gray_square
 from emotrace.models.assets import resolve
-from emotrace.train.data import limit_per_class, load_rgb, scan_folder
 from emotrace.train.metrics import summarize
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emotrace.faces.data import load_rgb
 from emotrace.faces.expression import get_backend_class
 from emotrace.models.assets import resolve
-from emotrace.train.data import load_rgb
 
 VAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013" / "val"
 

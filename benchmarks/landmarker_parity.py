@@ -20,11 +20,11 @@ import av
 import numpy as np
 from PIL import Image
 
+from emotrace.faces.data import load_rgb, scan_folder
 from emotrace.faces.detect import BlazeFace
 from emotrace.faces.landmarks import Landmarker, pose_from_matrix
 from emotrace.faces.stage import _square
 from emotrace.models.assets import resolve
-from emotrace.train.data import load_rgb, scan_folder
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
