@@ -304,9 +304,10 @@ class FlowSkip:
 def check_flow(stages: list[Stage]) -> tuple[list[Stage], list[FlowSkip]]:
     """Check the planned stages against their declarations.
 
-    Every declared name must be a timeline field or a channel; a read written by a stage that
-    does not run before the reader is a :class:`ConfigError`; a stage whose ``needs`` no
-    planned stage writes (directly or after an earlier skip) is returned as skipped."""
+    Every declared name must be a timeline field or a channel; a stage whose ``needs`` no
+    planned stage writes before it (directly or after an earlier skip) is returned as skipped;
+    among the stages that run, a read written only by stages that run after the reader is a
+    :class:`ConfigError`."""
     for st in stages:
         for name in (*st.reads, *st.needs, *st.writes):
             if name not in TIMELINE_FIELDS and name not in CHANNELS:
@@ -319,19 +320,22 @@ def check_flow(stages: list[Stage]) -> tuple[list[Stage], list[FlowSkip]]:
     kept: list[Stage] = []
     skipped: list[FlowSkip] = []
     for st in stages:
+        missing = [n for n in st.needs if not any(n in w.writes and runs_before(w, st) for w in kept)]
+        if missing:
+            skipped.append(FlowSkip(st, missing))
+        else:
+            kept.append(st)
+    # the order is judged among the stages that will run: a writer skipped for want of its own
+    # input (link, when no voice stage writes speech) writes nothing, early or late
+    for st in kept:
         for name in st.reads:
-            writers = [w for w in stages if w is not st and name in w.writes]
+            writers = [w for w in kept if w is not st and name in w.writes]
             if writers and not any(runs_before(w, st) for w in writers):
                 w = writers[0]
                 raise ConfigError(
                     f"stage {st.slot} ({st.backend}) reads {name}, which stage {w.slot} ({w.backend}) "
                     f"writes only later ({w.kind} stage); they cannot run in this order"
                 )
-        missing = [n for n in st.needs if not any(n in w.writes and runs_before(w, st) for w in kept)]
-        if missing:
-            skipped.append(FlowSkip(st, missing))
-        else:
-            kept.append(st)
     return kept, skipped
 
 
