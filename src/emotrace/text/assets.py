@@ -172,7 +172,7 @@ TEXT_EMOTION_XED = register_model(
         licence="weights: CC BY 4.0 (XED training data, Öhman et al. 2020); code: Apache-2.0",
         description="emotrace's multilingual text emotion model (non-English utterances); see the model card",
         package_data="emotrace-text-xed.npz",
-        sha256="40889edf88ca5d91246ff43fc773efe8aa88dcc3b22a3cf539cba81e871c5c6e",
+        sha256="b1d5a67a2ee9009b63d83fcc763c5980031a3b1b333740d15577121ad76243c8",
         card="emotrace-text-xed.md",
         how_to_get="ships with emotrace; retrain with `emotrace train text-multilingual ../shared/data/xed -o emotrace-text-xed.npz`",
     )

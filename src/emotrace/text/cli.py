@@ -64,7 +64,8 @@ def train_text_cmd(
 def train_text_multilingual_cmd(
     data: Annotated[Path, typer.Argument(help="XED release folder (*-annotated.tsv, Projections/*-projections.tsv)")],
     out: Annotated[Path, typer.Option("-o", "--out", help="model file to write (.npz)")],
-    c: Annotated[float, typer.Option(min=0.01, help="inverse L2 strength of the logistic regression")] = 8.0,
+    c: Annotated[float, typer.Option(min=0.01, help="inverse L2 strength of the logistic regression")] = 16.0,
+    max_iter: Annotated[int, typer.Option(min=10, help="most L-BFGS iterations")] = 600,
     test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="held-out share of each file")] = 0.2,
     as_json: Annotated[bool, typer.Option("--json", help="print the held-out report as one JSON object")] = False,
 ) -> None:
@@ -72,7 +73,7 @@ def train_text_multilingual_cmd(
     from emotrace.text.evaluate import format_languages
     from emotrace.text.multilingual import train_xed
 
-    report = train_xed(data, out, c=c, test_fraction=test_fraction, log=lambda m: typer.echo(m, err=True))
+    report = train_xed(data, out, c=c, test_fraction=test_fraction, max_iter=max_iter, log=lambda m: typer.echo(m, err=True))
     typer.echo(json.dumps(report) if as_json else format_languages(report))
 
 

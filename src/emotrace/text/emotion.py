@@ -4,9 +4,9 @@
 the multilingual XED model, and decides per utterance which one reads it:
 
 * ``multilingual``: the XED-trained model, for languages whose held-out accuracy reached the
-  routing bar (``text_route="auto"``), or every language (``"multilingual"``); the text must be
-  mostly Latin script (the measured languages are Latin-script, and Whisper may write Serbian in
-  Cyrillic), unless the route is forced;
+  routing bar (``text_route="auto"``), or every language (``"multilingual"``); a model that
+  transliterates Cyrillic reads any script (Serbian in Cyrillic is measured), an older one only
+  mostly-Latin text unless the route is forced;
 * ``translated``: the English model on Whisper's English translation, when there is one;
 * ``native``: the English model on the text itself.
 
@@ -83,7 +83,10 @@ class TextEmotion:
     def route(self, text: str, language: str | None, translated: bool, has_translation: bool) -> Route:
         """The route of one utterance (``translated``: a translation exists for this run;
         ``has_translation``: this utterance has one)."""
-        latin = self.text_route == "multilingual" or mostly_latin(text) or not has_translation
+        # models without transliteration were measured on Latin-script lines only (Whisper may
+        # write Serbian in Cyrillic): other scripts go to the translation when there is one
+        script_ok = mostly_latin(text) or bool(getattr(self.multilingual, "transliterates", False))
+        latin = self.text_route == "multilingual" or script_ok or not has_translation
         if self.multilingual_for(language, translated) and latin:
             return "multilingual"
         if has_translation and self.text_route != "english":

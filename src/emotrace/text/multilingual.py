@@ -13,6 +13,11 @@ line's labels (a line with only those is not used). A line with several of the s
 counts once for each, weighted 1/k. XED has no neutral lines outside English, so this model
 cannot say "neutral": its probabilities are over the six emotions.
 
+Cyrillic text is also read transliterated (Serbo-Croatian Latin, without diacritics, appended
+to the line): Bulgarian, Macedonian, Russian and Serbian-in-Cyrillic lines then share features
+with the Latin-script Serbian, Croatian and Bosnian subtitles (``meta.transliterate``; files
+without it are read as before).
+
 The model file is one ``.npz``: fp16 coefficients ``(6, 2 * 2**19)``, the intercepts, the
 label order, the hashing settings and the held-out accuracy per language (which decides the
 languages the ``words`` stage routes to it).
@@ -40,6 +45,20 @@ _NORM = re.compile(r"[\W_]+")
 # XED file-name language codes that differ from Whisper's ISO 639-1 codes
 XED_TO_ISO: dict[str, str] = {"br": "pt", "cn": "zh", "tw": "zh", "bs": "bs", "no": "no"}
 ROUTE_MIN_ACCURACY = 0.45  # a language is routed to this model only if its held-out accuracy reaches this
+TRANSLITERATE = "cyrillic-latin-v1"
+_CYRILLIC = dict(zip(
+    "абвгдежзийклмнопрстуфхцчшщъьюяђјљњћџыэёѓќѕії",
+    ["a", "b", "v", "g", "d", "e", "z", "z", "i", "j", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u", "f", "h", "c", "c", "s", "st", "a", "j", "ju", "ja", "dj", "j", "lj", "nj", "c", "dz", "y", "e", "jo", "gj", "kj", "dz", "i", "ji"],
+    strict=True,
+))  # fmt: skip
+
+
+def transliterated(text: str) -> str:
+    """``text`` with a Latin copy appended when it has Cyrillic letters (else unchanged)."""
+    low = text.lower()
+    if not any(ch in _CYRILLIC for ch in low):
+        return text
+    return f"{text} | {''.join(_CYRILLIC.get(ch, ch) for ch in low)}"
 
 
 @dataclass
@@ -132,8 +151,12 @@ def single_label(lines: Iterable[XedLine], exclude: set[str] | None = None) -> l
 class Featurizer:
     """Hashed character and word n-grams (stateless: the same on every machine)."""
 
-    def __init__(self, n_features: int = N_FEATURES):
+    def __init__(self, n_features: int = N_FEATURES, transliterate: str | None = TRANSLITERATE):
         from sklearn.feature_extraction.text import HashingVectorizer
+
+        if transliterate not in (None, TRANSLITERATE):
+            raise ValueError(f"unknown transliteration {transliterate!r}")
+        self.transliterate = transliterate
 
         common: dict[str, Any] = {"n_features": n_features, "alternate_sign": False, "norm": None}
         self.chars = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 4), **common)
@@ -145,8 +168,9 @@ class Featurizer:
         from sklearn.preprocessing import normalize
 
         parts = []
+        rows = [transliterated(t) for t in texts] if self.transliterate else list(texts)
         for hv in (self.chars, self.words):
-            m = hv.transform(list(texts))
+            m = hv.transform(rows)
             m.data = np.log1p(m.data)
             parts.append(normalize(m))
         return normalize(sparse.hstack(parts).tocsr())
@@ -164,7 +188,8 @@ class MultilingualTextModel:
             meta = json.loads(str(z["meta"]))
         self.labels = tuple(meta["labels"])
         self.languages: dict[str, float] = meta.get("held_out_accuracy", {})
-        self.featurize = Featurizer(int(meta["n_features"]))
+        self.featurize = Featurizer(int(meta["n_features"]), meta.get("transliterate"))
+        self.transliterates = bool(meta.get("transliterate"))
 
     def routed_languages(self, min_accuracy: float = ROUTE_MIN_ACCURACY) -> set[str]:
         """ISO codes of the languages whose held-out accuracy reached ``min_accuracy``."""
@@ -186,9 +211,9 @@ class MultilingualTextModel:
 def train_xed(
     root: str | Path,
     out: str | Path,
-    c: float = 8.0,
+    c: float = 16.0,
     test_fraction: float = 0.2,
-    max_iter: int = 300,
+    max_iter: int = 600,
     log: Any = print,
 ) -> dict[str, Any]:
     """Train on the first part of every XED file under ``root``, evaluate on the held-out part
@@ -234,6 +259,8 @@ def train_xed(
         "split": f"held out: last {test_fraction:.0%} of each projection file, every {round(1 / test_fraction)}th line "
         "of a hand-annotated file; held-out lines whose text is among the training lines dropped",
         "c": c,
+        "max_iter": max_iter,
+        "transliterate": TRANSLITERATE,
         "held_out_accuracy": acc,
     }
     outp = Path(out)
