@@ -196,8 +196,16 @@ def test_train_on_tiny_text_label_csv(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert (run / "text-emotion.onnx").is_file()
-    summary = json.loads((run / "train.json").read_text())
-    assert summary["n_train"] == 24 and len(summary["history"]) == 3
+    # the run-folder layout of emotrace.train.run
+    for name in ("config.json", "history.json", "metrics.json", "train.log", "last.pt", "MODEL_CARD.md"):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["n_train"] == 24 and metrics["epoch"] == 3 and metrics["heldout"] is None  # --val-fraction 0
+    assert len(json.loads((run / "history.json").read_text())) == 3
+    assert json.loads((run / "config.json").read_text())["seed"] == 13
+    assert "emotrace train text" in (run / "MODEL_CARD.md").read_text()
+    again = emotrace("train", "text", str(data), "-o", str(run), "--epochs", "3")
+    assert again.returncode == 2 and "--resume" in again.stderr  # refuses to overwrite a run
     model, _ = load_text_model(run)
     assert model.context == "previous-next-turn"  # the default layout is recorded in the file
     preds = model.predict([t for t, _ in rows])
@@ -211,3 +219,39 @@ def test_train_on_tiny_text_label_csv(tmp_path: Path) -> None:
     assert r.returncode == 2
     r = emotrace("train", "text", str(data), "-o", str(tmp_path / "run2"), "--context", "everything")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "previous-next-turn" in r.stderr
+
+
+@pytest.mark.slow
+def test_text_training_interrupted_and_resumed_equals_one_run(meld: Path, tmp_path: Path) -> None:
+    """A run stopped after epoch 2 of 3 and resumed with --resume ends where an uninterrupted
+    run ends: the same losses, the same held-out report, the same model outputs."""
+    for module in ("torch", "safetensors", "onnx"):
+        pytest.importorskip(module)
+    from emotrace.text.train import TrainConfig, train_text
+
+    data = tmp_path / "train_slice.csv"
+    with open(meld / "train_sent_emo.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))[:121]
+    with open(data, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    cfg = TrainConfig(epochs=3, batch_size=16, max_len=48, val_fraction=0.2, threads=1, quantize=False)
+    straight = train_text(data, tmp_path / "straight", cfg, log=lambda m: None)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_epoch_2(msg: str) -> None:
+        if "epoch 2/3 done" in msg:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_text(data, tmp_path / "resumed", cfg, log=stop_after_epoch_2)
+    assert len(json.loads((tmp_path / "resumed" / "history.json").read_text())) == 2
+    resumed = train_text(data, tmp_path / "resumed", None, log=lambda m: None, resume=True)
+    loss = [h["train_loss"] for h in straight["history"]]
+    assert [h["train_loss"] for h in resumed["history"]] == pytest.approx(loss, rel=1e-5)
+    assert resumed["heldout"] == straight["heldout"] and resumed["epoch"] == straight["epoch"]
+    texts = [r[1] for r in rows[1:20]]
+    a = load_text_model(tmp_path / "straight")[0].predict(texts)
+    b = load_text_model(tmp_path / "resumed")[0].predict(texts)
+    np.testing.assert_allclose([list(p.emotion.values()) for p in a], [list(p.emotion.values()) for p in b], atol=1e-4)

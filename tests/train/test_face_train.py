@@ -38,11 +38,18 @@ def run_dir(tiny_fer: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_run_folder_and_onnx(run_dir: Path) -> None:
-    for name in ("config.json", "last.pt", "best.pt", "history.json", "train.log", "MODEL_CARD.md"):
+    # the run-folder layout of emotrace.train.run
+    for name in ("config.json", "data.json", "last.pt", "best.pt", "history.json", "train.log", "metrics.json", "MODEL_CARD.md"):
         assert (run_dir / name).is_file(), name
-    assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for png in ("curves.png", "confusion.png"):
+        assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history) == 1 and 0.0 <= history[0]["val_acc"] <= 1.0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    val = metrics["validation"]
+    assert metrics["epoch"] == 1 and val["accuracy"] == history[0]["val_acc"]
+    assert sum(map(sum, val["confusion"])) == val["n"] > 0
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]  # atomic writes leave none
     sess = ort.InferenceSession(str(run_dir / "emotrace-fer.onnx"), providers=["CPUExecutionProvider"])
     x = np.random.default_rng(0).uniform(0, 255, (3, 1, 32, 32)).astype(np.float32)
     probs = sess.run(None, {"gray": x})[0]

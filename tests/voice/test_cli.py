@@ -66,6 +66,13 @@ def test_train_then_eval_manifest(emotrace_cli: list[str], ravdess: Path, tmp_pa
     assert cv["corpus"] == "m" and len(cv["per_speaker_norm"]["folds"]) == 3
     assert cv["per_speaker_norm"]["accuracy"] > 0.4  # chance is 0.25 (0.125 for neutral-heavy)
     assert "loco" not in metrics  # one corpus: no leave-one-corpus-out
+    # the run-folder layout of emotrace.train.run
+    assert json.loads((run / "config.json").read_text())["seed"] == 0
+    assert metrics["command"].startswith("emotrace train voice")
+    assert (run / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    card = (run / "MODEL_CARD.md").read_text()
+    assert "3-fold speaker CV in m" in card and f"{cv['per_speaker_norm']['accuracy']:.3f}" in card
+    assert (run / "train.log").is_file()
     model = VoiceEmotionModel.load(run / "voice-emotion.npz")
     assert model.labels == metrics["labels"] and model.spk.coef.shape == (4, 1040)
     proc = _run(

@@ -20,6 +20,7 @@ import numpy as np
 from emotrace.analysis.highlight_features import FEATURES, VARIANTS, feature_matrix
 from emotrace.errors import InputError
 from emotrace.model import Timeline
+from emotrace.train.run import atomic_text
 
 FORMAT = "emotrace-highlights-logreg/1"
 
@@ -42,7 +43,7 @@ class HighlightModel:
 
     def save(self, path: str | Path) -> Path:
         p = Path(path)
-        p.write_text(json.dumps({
+        atomic_text(p, json.dumps({
             "format": FORMAT, "features": self.features, "mean": self.mean.tolist(),
             "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept,
             "threshold": self.threshold, "info": self.info,

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emotrace.train.run import CONFUSION, METRICS, metrics_table
+
 
 def _metrics_table(s: dict[str, Any]) -> str:
     labels = list(s["per_class_recall"])
@@ -40,7 +42,9 @@ def model_card(run_dir: str | Path, evaluation: dict[str, Any] | None = None) ->
     run = Path(run_dir)
     cfg = json.loads((run / "config.json").read_text())
     history = json.loads((run / "history.json").read_text())
-    best = max(history, key=lambda h: h["val_macro_f1"])
+    # the epoch best.pt holds: the one ``select`` chose (metrics.json names it)
+    key = "val_acc" if cfg.get("select") == "accuracy" else "val_macro_f1"
+    best = max(history, key=lambda h: h[key])
     data_file = run / "data.json"
     data = json.loads(data_file.read_text()) if data_file.exists() else {}
     size = cfg["image_size"]
@@ -81,9 +85,13 @@ def model_card(run_dir: str | Path, evaluation: dict[str, Any] | None = None) ->
         "",
         (
             f"Validation during training (best epoch {best['epoch']}): accuracy {best['val_acc']:.4f}, "
-            f"macro-F1 {best['val_macro_f1']:.4f} (without flip: accuracy {best['val_acc_noflip']:.4f})."
+            f"macro-F1 {best['val_macro_f1']:.4f} (without flip: accuracy {best['val_acc_noflip']:.4f}); "
+            f"chosen by {'accuracy' if key == 'val_acc' else 'macro-F1'}."
         ),
     ]
+    if (run / METRICS).exists():
+        m = json.loads((run / METRICS).read_text())
+        parts += ["", metrics_table([(f"validation, epoch {m['epoch']}", m["validation"])]), "", f"Confusion matrix: `{CONFUSION}`."]
     if evaluation:
         parts += [
             "",

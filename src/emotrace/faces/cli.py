@@ -247,8 +247,9 @@ def eval_face_cmd(
     """Accuracy, macro-F1, per-class recall and confusion matrix of expression backends on face images
     (FER+ folders: majority-vote accuracy and the mean cross-entropy against the votes)."""
     from emotrace.faces.data import eval_folder, is_ferplus, limit_per_class, scan_fer2013_labels, scan_folder
-    from emotrace.faces.evaluate import evaluate, format_summary, plot_confusion
+    from emotrace.faces.evaluate import evaluate, format_summary
     from emotrace.faces.stage import expression_class
+    from emotrace.train.metrics import plot_confusion
 
     if labels not in ("ferplus", "fer2013"):
         raise InputError(labels, "unknown --labels; use ferplus or fer2013")

@@ -8,9 +8,10 @@ learning rate follows linear warm-up then cosine decay (AdamW); the input size c
 from ``min_size`` to ``image_size`` during training; an exponential moving average (EMA)
 of the weights is what gets evaluated, checkpointed and exported.
 
-A run folder holds ``config.json``, ``last.pt`` (resumable), ``best.pt`` (best val
-macro-F1), ``history.json``, ``train.log``, ``curves.png`` and, at the end, the ONNX model
-and its model card. :func:`export` turns ``best.pt`` into ONNX at any time.
+The run folder has the layout of :mod:`emotrace.train.run`: ``config.json``, ``last.pt``
+(resumable), ``best.pt`` (best validation epoch) with its ``metrics.json`` and
+``confusion.png``, ``history.json``, ``train.log``, ``data.json``, ``curves.png`` and, at the
+end, the ONNX model and its model card. :func:`export` turns ``best.pt`` into ONNX at any time.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from emotrace.faces.net import FaceNet, face_net
 from emotrace.labels import CANONICAL
 from emotrace.train.core import setup_torch
 from emotrace.train.metrics import class_weights, summarize
+from emotrace.train.run import BEST, DATA, HISTORY, LAST, RunFolder
 
 
 @dataclass
@@ -80,10 +82,7 @@ class TrainConfig:
 
 
 def _log(run_dir: Path, msg: str) -> None:
-    line = f"{time.strftime('%H:%M:%S')} {msg}"
-    print(line, flush=True)
-    with open(run_dir / "train.log", "a") as f:
-        f.write(line + "\n")
+    RunFolder(run_dir, echo=lambda line: print(line, flush=True)).log(msg)
 
 
 def split_data(cfg: TrainConfig) -> tuple[LabelledFiles, LabelledFiles, str]:
@@ -170,7 +169,7 @@ def _load_packed(cfg: TrainConfig, run_dir: Path) -> dict[str, np.ndarray]:
             info = json.loads(str(z["info"])) if "info" in z.files else {}
     except (OSError, ValueError) as e:
         raise InputError(cfg.data_root, f"cannot read packed dataset ({e})") from None
-    (run_dir / "data.json").write_text(json.dumps(info, indent=1))
+    RunFolder(run_dir).write_json(DATA, info)
     for k in ("train_x", "val_x"):
         arrays[k] = _resize_all(arrays[k], cfg.image_size)
     return arrays
@@ -194,7 +193,7 @@ def _load_arrays(cfg: TrainConfig, run_dir: Path) -> dict[str, np.ndarray]:
         "val_source": source,
         "train_counts": train.counts(),
     }
-    (run_dir / "data.json").write_text(json.dumps(info, indent=1))
+    RunFolder(run_dir).write_json(DATA, info)
     arrays = {
         "train_x": load_images(train.files, cfg.image_size, cfg.threads),
         "train_y": train.labels,
@@ -352,9 +351,7 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
 
 
 def _save(path: Path, obj: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    RunFolder(path.parent).save_checkpoint(obj, path.name)
 
 
 RESUME_OVERRIDES = ("epochs", "max_minutes", "threads")
@@ -415,14 +412,13 @@ def train(
     When resuming, the saved configuration is used; ``overrides`` may change only
     :data:`RESUME_OVERRIDES` (e.g. more epochs or minutes; the cosine schedule stretches).
     """
-    run = Path(run_dir)
-    last = run / "last.pt"
+    rf = RunFolder(run_dir, echo=lambda line: print(line, flush=True))
+    run = rf.path
+    last = rf / LAST
     state: dict[str, Any] | None = None
     if resume:
-        source = last if last.exists() else run / COMPACT_FILE
-        if not source.exists():
-            raise InputError(run, f"nothing to resume (no last.pt or {COMPACT_FILE})")
-        state = torch.load(source, map_location="cpu", weights_only=False)
+        rf.start(True, COMPACT_FILE)
+        state = rf.load_checkpoint(LAST if last.exists() else COMPACT_FILE)
         if state.get("compact"):
             state["model"], state["ema"] = _full(state["model"]), _full(state["ema"])
             state["optimizer"]["state"] = {i: _full(st) for i, st in state["optimizer"]["state"].items()}
@@ -431,12 +427,11 @@ def train(
             raise InputError(run, f"cannot change {', '.join(sorted(bad))} when resuming")
         cfg = dataclasses.replace(TrainConfig(**state["config"]), **(overrides or {}))
         _log(run, f"resuming after epoch {state['epoch']}")
-    elif last.exists() or (run / COMPACT_FILE).exists():
-        raise InputError(run, "already holds a run; pass --resume to continue it or choose another folder")
-    if cfg is None:
-        raise ValueError("a new run needs a TrainConfig")
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+    else:
+        if cfg is None:
+            raise ValueError("a new run needs a TrainConfig")
+        rf.start(False, COMPACT_FILE)
+    rf.write_config(cfg)
 
     setup_torch(cfg.seed, cfg.threads)
     data = _load_arrays(cfg, run)
@@ -538,13 +533,14 @@ def train(
             "step": step,
             "elapsed": elapsed,
         }
-        _save(last, ckpt)
+        rf.save_checkpoint(ckpt, LAST)
         if rec[key] > best_prev:
-            _save(
-                run / "best.pt",
-                {"config": ckpt["config"], "ema": ckpt["ema"], "epoch": epoch + 1, "metrics": m},
-            )
-        (run / "history.json").write_text(json.dumps(history, indent=1))
+            rf.save_checkpoint({"config": ckpt["config"], "ema": ckpt["ema"], "epoch": epoch + 1, "metrics": m}, BEST)
+            rf.write_metrics(
+                {"selected_by": key, "epoch": epoch + 1, "validation": m}, "validation",
+                f"validation, epoch {epoch + 1}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}",
+            )  # fmt: skip
+        rf.write_json(HISTORY, history)
         plot_curves(history, run / "curves.png")
         recall = " ".join(f"{k}={v:.2f}" for k, v in m["per_class_recall"].items())
         _log(

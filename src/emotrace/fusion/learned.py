@@ -18,6 +18,7 @@ from emotrace.errors import InputError
 from emotrace.fusion.align import MODALITIES, ModalityWindow, align
 from emotrace.fusion.late import DEFAULT_PRIORS, late_fuse
 from emotrace.model import Timeline
+from emotrace.train.run import atomic_text
 
 FORMAT = "emotrace-fusion-logreg/1"
 
@@ -82,7 +83,7 @@ class LearnedFusion:
 
     def save(self, path: str | Path) -> Path:
         p = Path(path)
-        p.write_text(json.dumps({
+        atomic_text(p, json.dumps({
             "format": FORMAT,
             "labels": self.labels,
             "classes": self.classes,

@@ -14,7 +14,7 @@ from emotrace.config import THREADS_HELP, cpu_threads
 def train_text_cmd(
     data: Annotated[Path, typer.Argument(help="MELD folder (train_sent_emo.csv) or a CSV with text,label")],
     out: Annotated[
-        Path, typer.Option("-o", "--out", help="run folder to write (text-emotion.onnx, train.json)")
+        Path, typer.Option("-o", "--out", help="run folder to write (text-emotion.onnx, config.json, history.json, metrics.json, last.pt, MODEL_CARD.md)")
     ],
     epochs: Annotated[int, typer.Option(min=1, help="fine-tuning epochs")] = 5,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
@@ -40,6 +40,9 @@ def train_text_cmd(
         str,
         typer.Option(help="minilm, mpnet, or a folder with config.json, model.safetensors, tokenizer.json"),
     ] = "minilm",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out from last.pt with its saved config.json (only a larger --epochs and --threads apply).")
+    ] = False,
 ) -> None:
     """Fine-tune the text emotion model (MiniLM + NRC/VADER features); needs the [train] extra."""
     from emotrace.text.train import TrainConfig, train_text
@@ -58,7 +61,7 @@ def train_text_cmd(
         quantize=quantize,
         encoder=encoder,
     )
-    train_text(data, out, cfg, log=lambda m: typer.echo(m, err=True))
+    train_text(data, out, cfg, log=lambda m: typer.echo(m, err=True), resume=resume)
 
 
 def train_text_multilingual_cmd(

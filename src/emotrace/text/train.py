@@ -11,7 +11,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from emotrace.text.lexicon import FEATURE_NAMES, N_FEATURES, lexicon_features
 from emotrace.text.metrics import classification_report
 from emotrace.train.core import setup_torch
 from emotrace.train.metrics import class_weights
+from emotrace.train.run import HISTORY, LAST, RunFolder, model_card
 
 MODEL_FILE = "text-emotion.onnx"
 
@@ -67,8 +68,15 @@ def train_text(
     out_dir: str | Path,
     cfg: TrainConfig | None = None,
     log: Callable[[str], None] = print,
+    resume: bool = False,
 ) -> dict[str, object]:
-    """Train the text emotion model on ``data`` and write ``out_dir/text-emotion.onnx``."""
+    """Train the text emotion model on ``data`` and write ``out_dir/text-emotion.onnx``.
+
+    ``out_dir`` gets the run-folder layout of :mod:`emotrace.train.run` (``config.json``,
+    ``history.json``, ``train.log``, ``last.pt`` after every epoch, ``metrics.json`` and
+    ``confusion.png`` of the held-out dialogues at the exported epoch, ``MODEL_CARD.md``).
+    ``resume`` continues the run in ``out_dir`` after its last finished epoch, with its saved
+    configuration (of ``cfg`` only ``epochs``, when larger, and ``threads`` count then)."""
     try:
         import torch
     except ImportError:
@@ -78,12 +86,24 @@ def train_text(
     from emotrace.models.assets import resolve
     from emotrace.text.net import build_net
 
+    rf = RunFolder(out_dir, echo=log)
+    out = rf.path
+    state: dict[str, Any] | None = None
+    if resume:
+        rf.start(True)
+        state = rf.load_checkpoint(LAST)
+        saved = TrainConfig(**state["config"])
+        # a resumed run keeps its configuration; only more epochs (the schedule stretches) and
+        # another thread count may be asked for
+        cfg = replace(saved, epochs=max(saved.epochs, cfg.epochs), threads=cfg.threads) if cfg else saved
+        rf.log(f"resuming after epoch {state['epoch']} of {cfg.epochs}")
     cfg = cfg or TrainConfig()
     ds = load_dataset(data, "train")
     if len(ds) < 2:
         raise InputError(ds.source, "needs at least 2 labelled rows to train")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if state is None:
+        rf.start(False)
+    rf.write_config(cfg)
     setup_torch(cfg.seed, cfg.threads)
 
     if cfg.encoder == "minilm":
@@ -164,9 +184,19 @@ def train_text(
     ce_s = torch.nn.CrossEntropyLoss(ignore_index=-100)
     history: list[dict[str, float]] = []
     best_f1 = -1.0
+    best_report: dict[str, Any] | None = None
     model_path = out / MODEL_FILE
     t0 = time.time()
-    for epoch in range(cfg.epochs):
+    start = 0
+    if state is not None:
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        history, start, best_f1 = state["history"], state["epoch"], state["best_f1"]
+        best_report = state.get("best_report")
+        t0 -= float(history[-1]["seconds"]) if history else 0.0
+    for epoch in range(start, cfg.epochs):
         # length-bucketed batches in random order: little padding, still shuffled
         rng = random.Random(cfg.seed + epoch)
         shuffled = list(tr_idx)
@@ -178,7 +208,7 @@ def train_text(
         batches = [ch[s : s + cfg.batch_size] for ch in chunks for s in range(0, len(ch), cfg.batch_size)]
         rng.shuffle(batches)
         net.train()
-        running = 0.0
+        running = epoch_loss = 0.0
         for b, idx in enumerate(batches):
             e, s = net.logits(*batch(idx))
             loss = ce(e, torch.from_numpy(y[idx]))
@@ -191,39 +221,60 @@ def train_text(
             opt.step()
             sched.step()
             running += loss.item()
+            epoch_loss += loss.item()
             if (b + 1) % 50 == 0:
-                log(
+                rf.log(
                     f"epoch {epoch + 1} step {b + 1}/{len(batches)} loss {running / 50:.3f} ({time.time() - t0:.0f} s)"
                 )
                 running = 0.0
-        row: dict[str, float] = {"epoch": epoch + 1, "seconds": round(time.time() - t0, 1)}
+        row: dict[str, float] = {
+            "epoch": epoch + 1, "train_loss": epoch_loss / max(1, len(batches)), "seconds": round(time.time() - t0, 1),
+        }  # fmt: skip
         if val_idx:
             rep: dict[str, Any] = classification_report(
                 [ds.labels[i] for i in val_idx], [CANONICAL[k] for k in predict(val_idx)]
             )
             row.update(heldout_weighted_f1=float(rep["weighted_f1"]), heldout_accuracy=float(rep["accuracy"]))
-            log(f"epoch {epoch + 1}: held-out weighted F1 {rep['weighted_f1']:.4f} acc {rep['accuracy']:.4f}")
+            rf.log(f"epoch {epoch + 1}: held-out weighted F1 {rep['weighted_f1']:.4f} acc {rep['accuracy']:.4f}")
         history.append(row)
-        (out / "train.json").write_text(json.dumps({"history": history}, indent=1) + "\n")
         # export every held-out improvement (an interrupted run still leaves a model), else the last epoch
         score = row.get("heldout_weighted_f1", -1.0 if epoch + 1 < cfg.epochs else 0.0)
         if score > best_f1:
             best_f1 = score
+            best_report = {"epoch": epoch + 1, "report": rep} if val_idx else {"epoch": epoch + 1, "report": None}
             net.eval()
             export_onnx(net, model_path, cfg, quantize=cfg.quantize, tokenizer=tok_path)
             row["exported"] = 1.0
-    summary = {
+        rf.write_json(HISTORY, history)
+        rf.save_checkpoint({
+            "config": asdict(cfg), "model": net.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(), "torch_rng": torch.get_rng_state(), "history": history,
+            "epoch": epoch + 1, "best_f1": best_f1, "best_report": best_report,
+        })  # fmt: skip
+        rf.log(f"epoch {epoch + 1}/{cfg.epochs} done: train loss {row['train_loss']:.4f} ({row['seconds']:.0f} s)")
+    summary: dict[str, Any] = {
         "data": ds.source,
         "n_train": len(tr_idx),
         "n_heldout": len(val_idx),
-        "config": asdict(cfg),
-        "history": history,
+        "selected_by": "heldout_weighted_f1",
+        "epoch": best_report["epoch"] if best_report else None,
+        "heldout": best_report["report"] if best_report else None,
         "best_heldout_weighted_f1": best_f1 if val_idx else None,
         "model": str(model_path),
     }
-    (out / "train.json").write_text(json.dumps(summary, indent=1) + "\n")
-    log(f"wrote {model_path}")
-    return summary
+    rf.write_metrics(summary, "heldout", f"held-out dialogues, epoch {summary['epoch']}")
+    results = [(f"held-out dialogues (n={len(val_idx)}), epoch {summary['epoch']}", summary["heldout"])] if val_idx else []
+    rf.write_card(model_card(
+        f"text emotion model ({cfg.encoder})",
+        what=f"{cfg.encoder} encoder + NRC/VADER lexicon features, 7 emotions and 3 sentiments, context "
+        f"{cfg.context}, exported to ONNX ({MODEL_FILE}, int8: {cfg.quantize}).",
+        data=f"{ds.source}: {len(tr_idx)} training rows.",
+        split=f"{cfg.val_fraction:.0%} of the dialogues (split seed {cfg.split_seed}), never trained on; "
+        "the exported epoch is the one with the best held-out weighted F1.",
+        results=results, command=f"emotrace train text {data} -o {out_dir}", config=asdict(cfg),
+    ))  # fmt: skip
+    rf.log(f"wrote {model_path}")
+    return {**summary, "config": asdict(cfg), "history": history}
 
 
 def quantize_text_model(fp32: Path, out: Path) -> None:

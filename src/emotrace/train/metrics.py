@@ -14,6 +14,7 @@ Conventions (the same everywhere):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -91,3 +92,34 @@ def confusion_lines(summary: dict[str, Any], indent: str = "  ", title: str = ""
     for lab, row in zip(labels, summary["confusion"], strict=True):
         lines.append(indent + f"{lab:<{w}}" + "".join(f"{v:>9d}" for v in row))
     return lines
+
+
+def plot_confusion(summary: dict[str, Any], path: str | Path, title: str = "") -> Path:
+    """Row-normalised confusion matrix (counts in the cells) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(summary["confusion"], dtype=float)
+    labels = summary["labels"]
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(
+                j, i, str(int(cm[i, j])), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black"
+            )
+    ax.set_title(title or f"accuracy {summary['accuracy']:.3f}, macro-F1 {summary['macro_f1']:.3f}")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -62,9 +62,10 @@ def train_voice_cmd(
     threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
 ) -> None:
     """Train the speech emotion model on one or several corpora; evaluate it leave-one-corpus-out."""
-    import os
 
+    from emotrace.config import cpu_threads
     from emotrace.models.whisper import load_whisper
+    from emotrace.train.core import setup_torch
     from emotrace.voice.datasets import corpus_summary, load_corpora
     from emotrace.voice.train import train_corpora
 
@@ -77,11 +78,9 @@ def train_voice_cmd(
         typer.echo(f"dropped (no canonical label): {dict(ds.dropped)}", err=True)
     for corpus, counts in corpus_summary(ds).items():
         typer.echo(f"{corpus}: {sum(counts.values())} clips, {counts}", err=True)
-    n = threads or os.cpu_count() or 2
+    n = cpu_threads(threads)
     if head == "attn":
-        import torch
-
-        torch.set_num_threads(n)
+        setup_torch(seed, n)
     whisper = load_whisper(device="auto", threads=n)
     report = train_corpora(
         ds,
@@ -98,9 +97,8 @@ def train_voice_cmd(
         epochs=epochs,
         log=lambda s: typer.echo(s, err=True),
         progress=_progress("features"),
+        command="emotrace " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
     )
-    report["command"] = "emotrace " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    (out / "metrics.json").write_text(json.dumps(report, indent=1))
     typer.echo(f"model: {out / report['model']}")
     for norm, r in report.get("loco", {}).items():
         per = "  ".join(f"{k} {v['uar']:.3f}" for k, v in r["per_corpus"].items())

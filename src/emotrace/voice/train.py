@@ -9,7 +9,6 @@ final fit and writes the run folder.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from emotrace.errors import InputError
 from emotrace.io.media import load_audio
+from emotrace.train.run import RunFolder, model_card
 from emotrace.voice.cache import CACHE_VERSION, ClipStates, StateCache, file_hash
 from emotrace.voice.datasets import Dataset, count_by_corpus
 from emotrace.voice.encoder import encode_audio, normalise_level
@@ -133,6 +133,14 @@ def _head_factory(head: str, speaker_norm: bool, augment: bool, C: float, epochs
     raise InputError(head, "unknown head (logreg, attn)")
 
 
+def _tee(log: Callable[[str], None], rf: RunFolder) -> Callable[[str], None]:
+    def both(msg: str) -> None:
+        log(msg)
+        rf.log(msg)
+
+    return both
+
+
 def train_corpora(
     ds: Dataset,
     run_dir: Path,
@@ -148,13 +156,24 @@ def train_corpora(
     epochs: int = 12,
     log: Callable[[str], None] = lambda s: None,
     progress: Callable[[int, int], None] | None = None,
+    command: str = "",
 ) -> dict[str, Any]:
     """Extract (or reuse) states, evaluate by leave-one-corpus-out and speaker CV, fit the final
-    per-speaker and global heads on everything and write ``run_dir`` (model, metrics.json)."""
+    per-speaker and global heads on everything and write ``run_dir`` in the run-folder layout of
+    :mod:`emotrace.train.run`: ``config.json``, the model, ``metrics.json``, ``confusion.png``
+    (speaker CV, per-speaker normalisation), ``train.log`` and ``MODEL_CARD.md``. The heads
+    train in minutes from cached encoder states, so a stopped run is rerun, not resumed."""
     from emotrace.voice import crosscorpus as cc
 
     t0 = time.perf_counter()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    rf = RunFolder(run_dir, echo=None)
+    rf.start(False)
+    settings = {
+        "data": sorted({it.corpus for it in ds.items}), "head": head, "augmented_copies": copies, "seed": seed,
+        "folds": folds, "loco": loco, "cv_corpus": cv_corpus, "C": C, "epochs": epochs, "cache_version": CACHE_VERSION,
+    }  # fmt: skip
+    rf.write_config(settings)
+    log = _tee(log, rf)  # the caller's log, also kept in train.log
     entries, bad = extract_states(ds, whisper, cache, copies=copies, seed=seed, progress=progress)
     if bad:
         log(f"skipped {len(bad)} unreadable clip(s), e.g. {bad[0]}")
@@ -212,5 +231,24 @@ def train_corpora(
     report["labels"] = [lab for lab in cc.LABELS if lab in set(pool.labels.tolist())]
     report["temperature"] = {"per_speaker_norm": t_spk, "global_norm": t_glob}
     report["seconds"] = round(time.perf_counter() - t0, 1)
-    (run_dir / "metrics.json").write_text(json.dumps(report, indent=1))
+    if command:
+        report["command"] = command
+    cv_key = "speaker_cv.per_speaker_norm" if "speaker_cv" in report else None
+    rf.write_metrics(report, cv_key, f"speaker CV in {cv_corpus}, per-speaker normalisation" if cv_key else "")
+    results: list[tuple[str, dict[str, Any]]] = []
+    for norm, r in report.get("loco", {}).items():
+        results += [(f"{c} left out ({norm})", rep) for c, rep in r["per_corpus"].items()]
+    for norm in ("per_speaker_norm", "global_norm"):
+        if norm in report.get("speaker_cv", {}):
+            results.append((f"{folds}-fold speaker CV in {cv_corpus} ({norm})", report["speaker_cv"][norm]))
+    rf.write_card(model_card(
+        "speech emotion model",
+        what=f"{head} head over Whisper-base encoder states and prosody, per-speaker and global normalisation "
+        f"({path.name}; labels {', '.join(report['labels'])}).",
+        data="; ".join(f"{c}: {sum(n.values())} clips" for c, n in report["corpora"].items())
+        + (f"; dropped (no canonical label): {report['dropped']}" if report["dropped"] else ""),
+        split="leave-one-corpus-out (each corpus scored by heads trained on the others, on the classes it has) "
+        "and speaker-independent folds inside one corpus (no speaker on both sides).",
+        results=results, command=command or "emotrace train voice ...", config=settings,
+    ))  # fmt: skip
     return report
