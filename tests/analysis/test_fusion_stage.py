@@ -5,6 +5,7 @@ learned fusion."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -204,15 +205,20 @@ def test_train_fusion_cli(tmp_path: Path, crema_clip: Callable[[str], Path]) -> 
         (crema_clip("ANG"), "angry"), (crema_clip("HAP"), "happy"), (crema_clip("NEU"), "neutral")]
     assert [lab for _, lab in read_labelled_clips(crema_clip("HAP").parent)] == [
         "angry", "disgust", "fear", "happy", "neutral", "sad"]  # from the CREMA-D file names
-    model = tmp_path / "fusion.json"
+    model = tmp_path / "fusion-run"
     r = subprocess.run([sys.executable, "-m", "emotrace.cli", "train", "fusion", str(tmp_path / "clips.csv"),
                         "-o", str(model), "--cache", str(tmp_path / "cache"), "--set", "stages.words.enabled=false"],
                        check=False, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
-    table = {line[:28].strip(): line[28:].split() for line in r.stdout.splitlines()[1:] if line[:1] != "m"}
+    table = {line[:28].strip(): line[28:].split() for line in r.stdout.splitlines()[1:]
+             if not line.startswith("run folder:")}
     assert {"learned (cross-validated)", "late fusion", "face only"} <= set(table)
     assert table["late fusion"][0] == table["face only"][0]  # same windows
-    loaded = LearnedFusion.load(model)
+    loaded = LearnedFusion.load(model)  # the run folder: config, log, model, metrics, confusion, card
+    assert sorted(p.name for p in model.iterdir()) == [
+        "MODEL_CARD.md", "config.json", "confusion.png", "fusion.json", "metrics.json", "train.log"]
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["late fusion"]["n"] == int(table["late fusion"][0])
     assert loaded.info["clips"] == 3 and set(loaded.classes) == {"angry", "happy", "neutral"}
     # leave-one-clip-out with one clip per emotion can never name the held-out emotion
     assert float(table["learned (cross-validated)"][1]) == 0.0

@@ -134,7 +134,8 @@ def test_supervised_highlights_variants(
         rows.append(f"{'_'.join(trip)}.mp4,{cuts[0]:.3f},{cuts[1]:.3f}")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     cache = tmp_path / "cache"
-    model, table = train_highlights(tmp_path / "labels.csv", tmp_path / "hl.json", ["stages.words.enabled=false"],
+    run = tmp_path / "hl"
+    model, table = train_highlights(tmp_path / "labels.csv", run, ["stages.words.enabled=false"],
                                     cache, echo=lambda m: None)
     assert [r["variant"] for r in table] == ["audio-only", "video-only", "multimodal"]
     pos_rate = table[0]["positives"] / table[0]["windows"]
@@ -144,9 +145,13 @@ def test_supervised_highlights_variants(
         assert 0.0 <= r["f1"] <= 1.0
     assert table[2]["f1"] > always_yes, table
     assert len(list(cache.glob("*.json"))) == len(TRIPLES)  # analysed once, cached
-    loaded = HighlightModel.load(tmp_path / "hl.json")
+    loaded = HighlightModel.load(run)  # the run folder, or the model file inside it
     assert loaded.features == model.features and loaded.info["evaluation"] == table
-    cfg = load_config(overrides=["stages.words.enabled=false", f"stages.highlights.model={tmp_path / 'hl.json'}",
+    assert HighlightModel.load(run / "highlights.json").coef.tolist() == loaded.coef.tolist()
+    assert json.loads((run / "metrics.json").read_text())["variants"] == table
+    assert json.loads((run / "config.json").read_text())["window_s"] == 1.0
+    assert "multimodal" in (run / "MODEL_CARD.md").read_text() and "[5/5]" in (run / "train.log").read_text()
+    cfg = load_config(overrides=["stages.words.enabled=false", f"stages.highlights.model={run}",
                                  "stages.highlights.top_k=1", "stages.highlights.min_len_s=1",
                                  "stages.highlights.padding_s=0"])
     tl = analyze(tmp_path / "NEU_ANG_NEU.mp4", config=cfg)

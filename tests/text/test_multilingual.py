@@ -117,3 +117,36 @@ def test_cyrillic_serbian_is_routed_to_the_multilingual_model() -> None:
     (score,) = et.text_emotion([to_cyrillic("Tako sam srećan što te vidim!")], language="sr",
                                translations=["I am so happy to see you!"])  # fmt: skip
     assert score.model == "emotrace-text-xed"
+
+
+def test_train_text_multilingual_writes_a_run_folder(tmp_path: Path) -> None:
+    """A small real run (Macedonian and the first 1,500 Croatian lines, 40 L-BFGS steps): the run
+    folder has the common layout, its numbers are the held-out ones, and eval reads the folder."""
+    src = tmp_path / "xed" / "Projections"
+    src.mkdir(parents=True)
+    (src / "mk-projections.tsv").write_text(data_path("xed", "Projections", "mk-projections.tsv").read_text())
+    hr = data_path("xed", "Projections", "hr-projections.tsv").read_text().splitlines()[:1500]
+    (src / "hr-projections.tsv").write_text("\n".join(hr) + "\n")
+    run = tmp_path / "run"
+    res = cli("train", "text-multilingual", str(tmp_path / "xed"), "-o", str(run), "--max-iter", "40", "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads(res.stdout)
+    assert sorted(p.name for p in run.iterdir()) == [
+        "MODEL_CARD.md", "config.json", "confusion.png", "emotrace-text-xed.npz", "metrics.json", "train.log"]
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["max_iter"] == 40 and cfg["c"] == 16.0
+    metrics = json.loads((run / "metrics.json").read_text())
+    pooled = metrics["pooled_non_english"]
+    assert pooled["n"] == sum(r["n"] for r in report["per_language"].values())
+    assert pooled["confusion"] == [
+        [sum(r["confusion"][i][j] for r in report["per_language"].values()) for j in range(len(EMOTIONS))]
+        for i in range(len(EMOTIONS))
+    ]
+    assert "| hr |" in (run / "MODEL_CARD.md").read_text()  # hr has >= 100 held-out lines, mk not
+    assert "| mk |" not in (run / "MODEL_CARD.md").read_text()
+    res = cli("eval", "text", str(tmp_path / "xed"), "--model", str(run), "--json", "--no-baseline")
+    assert res.returncode == 0, res.stderr[-2000:]
+    again = json.loads(res.stdout)["per_language"]
+    assert again["hr"]["accuracy"] == report["per_language"]["hr"]["accuracy"]
+    res = cli("train", "text-multilingual", str(tmp_path / "xed"), "-o", str(run), "--max-iter", "40")
+    assert res.returncode == 2 and "already holds a run" in res.stderr and "Traceback" not in res.stderr

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-from emotrace.train.metrics import class_weights, confusion_lines, report, summarize
+from emotrace.train.metrics import class_weights, confusion_lines, report, report_from_confusion, summarize
 
 LABELS = ("angry", "happy", "sad", "neutral")
 
@@ -47,3 +47,11 @@ def test_class_weights_and_confusion_text() -> None:
     lines = confusion_lines(report(["happy", "sad"], ["happy", "happy"], LABELS))
     assert "rows: truth" in lines[0] and len(lines) == 2 + len(LABELS)
     assert lines[3].split()[:3] == ["happy", "0", "1"]
+
+
+def test_report_from_summed_confusions_equals_report_of_the_pooled_rows() -> None:
+    rng = np.random.default_rng(7)
+    parts = [(list(rng.choice(LABELS[:3], n)), list(rng.choice(LABELS, n))) for n in (50, 80, 13)]
+    summed = sum(np.array(report(t, p, LABELS)["confusion"]) for t, p in parts)
+    pooled = report([x for t, _ in parts for x in t], [x for _, p in parts for x in p], LABELS)
+    assert report_from_confusion(summed, LABELS) == pooled

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from emotrace.errors import InputError
+from emotrace.train.run import command_line
 
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Config override for analysing the clips, key=value.")
@@ -22,7 +23,8 @@ CacheOpt = Annotated[
 def train_fusion_cmd(
     data: Annotated[Path, typer.Argument(help="CSV (clip,label), a folder of <label>/ sub-folders, "
                                               "or a folder of CREMA-D/RAVDESS-named clips.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (JSON).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Run folder to write (fusion.json, config.json, "
+                                                          "metrics.json, confusion.png, MODEL_CARD.md).")],
     cache: CacheOpt = None,
     set_: SetOpt = None,
     window_s: Annotated[float, typer.Option(min=0.05, help="Window length in seconds.")] = 1.0,
@@ -34,14 +36,15 @@ def train_fusion_cmd(
 
     _check_out(out)
     _, rows = train_fusion(data, out, list(set_ or []), cache, window_s, folds, c,
-                           echo=lambda m: typer.echo(m, err=True))
+                           echo=lambda m: typer.echo(m, err=True), command=command_line())
     typer.echo(format_rows(rows))
-    typer.echo(f"model: {out}  (use: --set stages.fusion.backend=learned --set stages.fusion.model={out})")
+    typer.echo(f"run folder: {out}  (use: --set stages.fusion.backend=learned --set stages.fusion.model={out})")
 
 
 def train_highlights_cmd(
     csv_path: Annotated[Path, typer.Argument(help="CSV with video,start,end (seconds) of labelled highlights.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (JSON).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Run folder to write (highlights.json, config.json, "
+                                                          "metrics.json, MODEL_CARD.md).")],
     cache: CacheOpt = None,
     set_: SetOpt = None,
     window_s: Annotated[float, typer.Option(min=0.05, help="Window length in seconds.")] = 1.0,
@@ -53,9 +56,9 @@ def train_highlights_cmd(
 
     _check_out(out)
     _, rows = train_highlights(csv_path, out, list(set_ or []), cache, window_s, threshold, folds,
-                               echo=lambda m: typer.echo(m, err=True))
+                               echo=lambda m: typer.echo(m, err=True), command=command_line())
     typer.echo(format_rows(rows, threshold))
-    typer.echo(f"model: {out}  (use: --set stages.highlights.model={out})")
+    typer.echo(f"run folder: {out}  (use: --set stages.highlights.model={out})")
 
 
 def highlights_cmd(
@@ -103,10 +106,8 @@ def highlights_cmd(
 
 
 def _check_out(out: Path) -> None:
-    if out.is_dir():
-        raise InputError(out, "is a folder; give a model file name such as model.json")
-    if not out.parent.exists():
-        raise InputError(out.parent, "output folder does not exist")
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "is a file; -o names the run folder to write (the model is written inside it)")
 
 
 def add_commands(app: typer.Typer, train_app: typer.Typer, eval_app: typer.Typer) -> None:

@@ -3,7 +3,9 @@ trained from a CSV of labelled highlights ``video,start,end`` (seconds).
 
 ``train_highlights`` compares audio-only, video-only and multimodal feature sets by
 precision, recall and F1 at a probability threshold, with videos held out (leave-one-
-video-out, or grouped k-fold for many videos), and saves the multimodal model as JSON.
+video-out, or grouped k-fold for many videos), and saves the multimodal model as JSON in a
+run folder with the layout of :mod:`emotrace.train.run` (``config.json``, ``train.log``,
+``highlights.json``, ``metrics.json``, ``MODEL_CARD.md``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import numpy as np
 from emotrace.analysis.highlight_features import FEATURES, VARIANTS, feature_matrix
 from emotrace.errors import InputError
 from emotrace.model import Timeline
-from emotrace.train.run import atomic_text
+from emotrace.train.run import RunFolder, atomic_text, model_card, model_in
 
 FORMAT = "emotrace-highlights-logreg/1"
+MODEL_FILE = "highlights.json"  # the model inside a run folder of `emotrace train highlights`
 
 
 @dataclass
@@ -52,7 +55,8 @@ class HighlightModel:
 
     @classmethod
     def load(cls, path: str | Path) -> HighlightModel:
-        p = Path(path)
+        """The model file, or the run folder of ``emotrace train highlights`` holding it."""
+        p = model_in(path, MODEL_FILE)
         if not p.is_file():
             raise InputError(p, "highlight model not found (train one with `emotrace train highlights`)")
         try:
@@ -180,14 +184,22 @@ def train_highlights(
     threshold: float = 0.5,
     folds: int = 5,
     echo: Callable[[str], None] = print,
+    command: str = "",
 ) -> tuple[HighlightModel, list[dict[str, Any]]]:
-    """Analyse the labelled videos, compare the variants and save the multimodal model."""
+    """Analyse the labelled videos, compare the variants and save the multimodal model in the run
+    folder ``out``."""
     from emotrace.fusion.dataset import analysis_config, timelines_for
 
     videos = read_highlight_csv(csv_path)
+    rf = RunFolder(out, echo=echo)
+    rf.start(False, MODEL_FILE)
+    settings = {"data": str(csv_path), "set": list(overrides or []), "cache": str(cache) if cache else None,
+                "window_s": window_s, "threshold": threshold, "folds": folds, "seed": None,
+                "note": "deterministic: video-grouped folds in video order, L-BFGS logistic regression"}
+    rf.write_config(settings)
     config = analysis_config(overrides)
     tls = timelines_for(list(videos), config, cache,
-                        progress=lambda i, p: echo(f"[{i + 1}/{len(videos)}] {p.name}"))
+                        progress=lambda i, p: rf.log(f"[{i + 1}/{len(videos)}] {p.name}"))
     x, y, g = dataset(videos, tls, window_s)
     if y.sum() == 0 or y.sum() == len(y):
         raise InputError(csv_path, "labelled highlights must cover some windows but not all")
@@ -196,7 +208,18 @@ def train_highlights(
         "trained_on": str(csv_path), "videos": len(videos), "windows": len(y),
         "positives": int(y.sum()), "window_s": window_s, "evaluation": rows,
     })
-    model.save(out)
+    model.save(rf / MODEL_FILE)
+    rf.write_metrics({"threshold": threshold, "variants": rows})
+    rf.write_card(model_card(
+        "highlight model",
+        what=f"logistic regression over the multimodal per-window highlight features ({MODEL_FILE}; "
+        f"{window_s:g} s windows, threshold {threshold:g}).",
+        data=f"{csv_path}: {len(videos)} videos, {len(y)} windows, {int(y.sum())} inside a labelled highlight.",
+        split=f"{min(folds, len(videos))}-fold cross-validation grouped by video (no video on both sides).",
+        results=[], command=command or f"emotrace train highlights {csv_path} -o {out}", config=settings,
+        notes=format_rows(rows, threshold).replace("\n", "\n    ").join(["    ", ""]),
+    ))  # fmt: skip
+    rf.log(f"wrote {rf / MODEL_FILE}")
     return model, rows
 
 

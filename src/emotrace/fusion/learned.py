@@ -18,9 +18,10 @@ from emotrace.errors import InputError
 from emotrace.fusion.align import MODALITIES, ModalityWindow, align
 from emotrace.fusion.late import DEFAULT_PRIORS, late_fuse
 from emotrace.model import Timeline
-from emotrace.train.run import atomic_text
+from emotrace.train.run import atomic_text, model_in
 
 FORMAT = "emotrace-fusion-logreg/1"
+MODEL_FILE = "fusion.json"  # the model inside a run folder of `emotrace train fusion`
 
 
 def window_features(cells: dict[str, ModalityWindow], n_labels: int) -> np.ndarray:
@@ -97,7 +98,8 @@ class LearnedFusion:
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedFusion:
-        p = Path(path)
+        """The model file, or the run folder of ``emotrace train fusion`` holding it."""
+        p = model_in(path, MODEL_FILE)
         if not p.is_file():
             raise InputError(p, "fusion model not found (train one with `emotrace train fusion`)")
         try:

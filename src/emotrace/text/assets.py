@@ -174,7 +174,7 @@ TEXT_EMOTION_XED = register_model(
         package_data="emotrace-text-xed.npz",
         sha256="b1d5a67a2ee9009b63d83fcc763c5980031a3b1b333740d15577121ad76243c8",
         card="emotrace-text-xed.md",
-        how_to_get="ships with emotrace; retrain with `emotrace train text-multilingual ../shared/data/xed -o emotrace-text-xed.npz`",
+        how_to_get="ships with emotrace; retrain with `emotrace train text-multilingual ../shared/data/xed -o runs/text-xed` (the model is runs/text-xed/emotrace-text-xed.npz)",
     )
 )
 

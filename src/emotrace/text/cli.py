@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from emotrace.config import THREADS_HELP, cpu_threads
+from emotrace.errors import InputError
 
 
 def train_text_cmd(
@@ -66,7 +67,9 @@ def train_text_cmd(
 
 def train_text_multilingual_cmd(
     data: Annotated[Path, typer.Argument(help="XED release folder (*-annotated.tsv, Projections/*-projections.tsv)")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="model file to write (.npz)")],
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="run folder to write (emotrace-text-xed.npz, config.json, train.log, metrics.json, confusion.png, MODEL_CARD.md)")
+    ],
     c: Annotated[float, typer.Option(min=0.01, help="inverse L2 strength of the logistic regression")] = 16.0,
     max_iter: Annotated[int, typer.Option(min=10, help="most L-BFGS iterations")] = 600,
     test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="held-out share of each file")] = 0.2,
@@ -75,8 +78,12 @@ def train_text_multilingual_cmd(
     """Train the multilingual text emotion model (character n-grams, XED's six shared emotions)."""
     from emotrace.text.evaluate import format_languages
     from emotrace.text.multilingual import train_xed
+    from emotrace.train.run import command_line
 
-    report = train_xed(data, out, c=c, test_fraction=test_fraction, max_iter=max_iter, log=lambda m: typer.echo(m, err=True))
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "is a file; -o names the run folder to write (the model is written inside it)")
+    report = train_xed(data, out, c=c, test_fraction=test_fraction, max_iter=max_iter,
+                       log=lambda m: typer.echo(m, err=True), command=command_line())
     typer.echo(json.dumps(report) if as_json else format_languages(report))
 
 

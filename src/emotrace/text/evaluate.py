@@ -65,10 +65,13 @@ def confusion_lines(report: dict[str, Any], title: str = "") -> list[str]:
 
 
 def load_multilingual(model: str | Path | None = None) -> tuple[Any, str]:
-    """The multilingual model: a ``.npz`` file given as ``model``, else the registered one."""
+    """The multilingual model: a ``.npz`` file or a run folder of ``emotrace train
+    text-multilingual`` given as ``model``, else the registered one."""
     from emotrace.models.assets import resolve
-    from emotrace.text.multilingual import MultilingualTextModel
+    from emotrace.text.multilingual import MODEL_FILE, MultilingualTextModel
 
+    if model is not None and (Path(model) / MODEL_FILE).is_file():
+        return MultilingualTextModel(Path(model) / MODEL_FILE), Path(model).name
     if model is not None and Path(model).is_file():
         return MultilingualTextModel(model), Path(model).stem
     res = resolve(str(model) if model is not None else "emotrace-text-xed")

@@ -208,6 +208,9 @@ class MultilingualTextModel:
         return [dict(zip(self.labels, map(float, row), strict=True)) for row in self.predict_proba(texts)]
 
 
+MODEL_FILE = "emotrace-text-xed.npz"  # the model inside a run folder of `emotrace train text-multilingual`
+
+
 def train_xed(
     root: str | Path,
     out: str | Path,
@@ -215,14 +218,26 @@ def train_xed(
     test_fraction: float = 0.2,
     max_iter: int = 600,
     log: Any = print,
+    command: str = "",
 ) -> dict[str, Any]:
     """Train on the first part of every XED file under ``root``, evaluate on the held-out part
     (see :func:`split_lines`; held-out lines whose text also appears among the training lines
-    are left out) and write the model ``.npz`` to ``out``. Returns the report."""
+    are left out) and write the run folder ``out`` (layout of :mod:`emotrace.train.run`):
+    ``config.json``, ``train.log``, the model (``emotrace-text-xed.npz``), ``metrics.json``,
+    ``confusion.png`` (every held-out non-English line) and ``MODEL_CARD.md``. Returns the report."""
     import time
 
     from sklearn.linear_model import LogisticRegression
 
+    from emotrace.train.run import RunFolder
+
+    rf = RunFolder(out, echo=log)
+    rf.start(False, MODEL_FILE)
+    settings = {"data": str(root), "c": c, "max_iter": max_iter, "test_fraction": test_fraction,
+                "n_features": N_FEATURES, "transliterate": TRANSLITERATE, "class_weight": "balanced",
+                "seed": None, "note": "deterministic: L-BFGS from zeros, stateless hashing features"}
+    rf.write_config(settings)
+    log = rf.log
     files = scan_xed(root)
     feats = Featurizer()
     texts: list[str] = []
@@ -263,13 +278,39 @@ def train_xed(
         "transliterate": TRANSLITERATE,
         "held_out_accuracy": acc,
     }
-    outp = Path(out)
-    outp.parent.mkdir(parents=True, exist_ok=True)
+    outp = rf / MODEL_FILE
     tmp = outp.with_name(f".{outp.name}.tmp.npz")
     np.savez_compressed(tmp, coef=coef, intercept=clf.intercept_.astype(np.float32), meta=np.array(json.dumps(meta)))
     tmp.replace(outp)
     report["meta"] = meta
+    _write_results(rf, report, command or f"emotrace train text-multilingual {root} -o {out}", settings)
+    log(f"wrote {outp}")
     return report
+
+
+def _write_results(rf: Any, report: dict[str, Any], command: str, settings: dict[str, Any]) -> None:
+    """``metrics.json``, ``confusion.png`` (all held-out non-English lines pooled) and the card."""
+    from emotrace.train.run import model_card
+
+    per = report["per_language"]
+    pooled = np.zeros((len(EMOTIONS), len(EMOTIONS)), np.int64)
+    for lang, r in per.items():
+        if not lang.startswith("en"):
+            pooled += np.asarray(r["confusion"], np.int64)
+    if pooled.sum():
+        from emotrace.train.metrics import report_from_confusion
+
+        report["pooled_non_english"] = report_from_confusion(pooled, list(EMOTIONS))
+    rf.write_metrics(report, "pooled_non_english" if pooled.sum() else None, "XED held out, non-English lines")
+    rows = [(lang, r) for lang, r in sorted(per.items(), key=lambda kv: -kv[1]["accuracy"]) if r["n"] >= 100]
+    rf.write_card(model_card(
+        "emotrace-text-xed (multilingual text emotion)",
+        what="multinomial logistic regression over hashed character 1-4-grams and word 1-2-grams "
+        f"({MODEL_FILE}; six emotions: {', '.join(EMOTIONS)}; no neutral output).",
+        data="XED (CC BY 4.0): " + ", ".join(report["meta"]["trained_on"]) + "; anticipation and trust dropped.",
+        split=report["meta"]["split"] + "; single-label lines scored; languages with at least 100 such lines.",
+        results=rows, command=command, config=settings,
+    ))  # fmt: skip
 
 
 def evaluate_lines(predict: Any, per_language: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:

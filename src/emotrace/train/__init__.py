@@ -10,8 +10,9 @@ Where training code lives (one rule): each capability trains its models in its o
 * :mod:`emotrace.train.core`: seeding and thread setup for PyTorch training;
 * :mod:`emotrace.train.run`: the one run-folder layout (``config.json``, ``history.json``,
   ``train.log``, ``last.pt``/``best.pt`` with checkpoint/resume, ``metrics.json``,
-  ``confusion.png``, ``MODEL_CARD.md``), atomic writes, and the model-card writer. The face,
-  voice and text trainers write their folders through it; the text-multilingual, fusion and
-  highlight trainers write one self-describing model file (their held-out numbers inside it),
-  atomically.
+  ``confusion.png``, ``MODEL_CARD.md``), atomic writes, and the model-card writer. Every
+  trainer (face, voice, text, text-multilingual, fusion, highlights) writes its ``-o`` run
+  folder through it, the model file inside; the loaders take the folder or the file. Face, text
+  and voice continue a stopped run with ``--resume`` (per epoch; voice per finished fit); the
+  others are single deterministic fits of seconds to minutes, rerun rather than resumed.
 """

@@ -48,6 +48,15 @@ def summarize(y_true: np.ndarray, y_pred: np.ndarray, labels: tuple[str, ...] = 
     return _metrics(np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64), labels)
 
 
+def report_from_confusion(cm: np.ndarray | Sequence[Sequence[int]], labels: Sequence[str]) -> dict[str, Any]:
+    """:func:`report` of a confusion matrix (rows: truth, columns: predicted, in ``labels`` order),
+    e.g. the sum of several per-language matrices."""
+    m = np.asarray(cm, np.int64)
+    i, j = np.nonzero(m)
+    reps = m[i, j]
+    return _metrics(np.repeat(i, reps), np.repeat(j, reps), tuple(labels))
+
+
 def _metrics(t: np.ndarray, p: np.ndarray, labels: tuple[str, ...]) -> dict[str, Any]:
     k = len(labels)
     n = len(t)

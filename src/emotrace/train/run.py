@@ -63,6 +63,20 @@ def atomic_text(path: str | Path, text: str) -> Path:
     return _atomic_write(Path(path), lambda t: t.write_text(text))
 
 
+def command_line() -> str:
+    """The ``emotrace ...`` command that is running, quoted for a shell (for cards and logs)."""
+    import shlex
+    import sys
+
+    return "emotrace " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def model_in(path: str | Path, filename: str) -> Path:
+    """A model given as its file or as the run folder that holds ``filename``."""
+    p = Path(path)
+    return p / filename if p.is_dir() else p
+
+
 class RunFolder:
     """A training run's folder (see the module docstring for the layout)."""
 
@@ -202,8 +216,11 @@ def model_card(
         "",
         f"**Held-out split.** {split}",
         "",
-        metrics_table(results),
-        "",
+    ]
+    rows = list(results)
+    if rows:
+        parts += [metrics_table(rows), ""]
+    parts += [
         "**Command.**",
         "",
         f"    {command}",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +10,7 @@ import typer
 
 from emotrace.config import THREADS_HELP
 from emotrace.errors import InputError
+from emotrace.train.run import command_line
 
 
 def _progress(label: str):
@@ -60,6 +59,9 @@ def train_voice_cmd(
         typer.Option(help="Encoder-state cache folder (default: $EMOTRACE_CACHE/voice-states)."),
     ] = None,
     threads: Annotated[int, typer.Option(min=0, help=THREADS_HELP)] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a stopped run in OUT (the same data and options).")
+    ] = False,
 ) -> None:
     """Train the speech emotion model on one or several corpora; evaluate it leave-one-corpus-out."""
 
@@ -97,7 +99,8 @@ def train_voice_cmd(
         epochs=epochs,
         log=lambda s: typer.echo(s, err=True),
         progress=_progress("features"),
-        command="emotrace " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        command=command_line(),
+        resume=resume,
     )
     typer.echo(f"model: {out / report['model']}")
     for norm, r in report.get("loco", {}).items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from emotrace.errors import InputError
 from emotrace.io.media import load_audio
-from emotrace.train.run import RunFolder, model_card
+from emotrace.train.run import CONFIG, LAST, RunFolder, model_card
 from emotrace.voice.cache import CACHE_VERSION, ClipStates, StateCache, file_hash
 from emotrace.voice.datasets import Dataset, count_by_corpus
 from emotrace.voice.encoder import encode_audio, normalise_level
@@ -133,6 +134,10 @@ def _head_factory(head: str, speaker_norm: bool, augment: bool, C: float, epochs
     raise InputError(head, "unknown head (logreg, attn)")
 
 
+def _fit(make: Callable[[], Any], pool: Any, seed: int) -> Any:
+    return make().fit(pool, seed=seed)
+
+
 def _tee(log: Callable[[str], None], rf: RunFolder) -> Callable[[str], None]:
     def both(msg: str) -> None:
         log(msg)
@@ -157,23 +162,48 @@ def train_corpora(
     log: Callable[[str], None] = lambda s: None,
     progress: Callable[[int, int], None] | None = None,
     command: str = "",
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Extract (or reuse) states, evaluate by leave-one-corpus-out and speaker CV, fit the final
     per-speaker and global heads on everything and write ``run_dir`` in the run-folder layout of
     :mod:`emotrace.train.run`: ``config.json``, the model, ``metrics.json``, ``confusion.png``
-    (speaker CV, per-speaker normalisation), ``train.log`` and ``MODEL_CARD.md``. The heads
-    train in minutes from cached encoder states, so a stopped run is rerun, not resumed."""
+    (speaker CV, per-speaker normalisation), ``train.log`` and ``MODEL_CARD.md``.
+
+    A run is six fits (leave-one-corpus-out, speaker CV and the final fit, each for both heads);
+    ``last.pt`` holds every finished one, so ``resume`` (the same data and settings) continues
+    after the last finished fit and ends with the same report and model as an uninterrupted run
+    (each fit is seeded on its own). The encoder states are cached per clip, so extraction resumes
+    through the cache."""
     from emotrace.voice import crosscorpus as cc
 
     t0 = time.perf_counter()
     rf = RunFolder(run_dir, echo=None)
-    rf.start(False)
+    rf.start(resume)
     settings = {
         "data": sorted({it.corpus for it in ds.items}), "head": head, "augmented_copies": copies, "seed": seed,
         "folds": folds, "loco": loco, "cv_corpus": cv_corpus, "C": C, "epochs": epochs, "cache_version": CACHE_VERSION,
     }  # fmt: skip
-    rf.write_config(settings)
+    done: dict[str, Any] = {}
+    if resume:
+        saved = rf.read_json(CONFIG)
+        changed = sorted(k for k in settings if saved.get(k) != settings[k])
+        if changed:
+            raise InputError(run_dir, "was started with other settings (" + ", ".join(
+                f"{k}={saved.get(k)!r}" for k in changed) + "); resume it with those")  # fmt: skip
+        done = rf.load_checkpoint()["done"]
+    else:
+        rf.write_config(settings)
     log = _tee(log, rf)  # the caller's log, also kept in train.log
+    if done:
+        log(f"resuming: {len(done)} finished fit(s) in {LAST} ({', '.join(done)})")
+
+    def step(key: str, fit: Callable[[], Any]) -> Any:
+        if key not in done:
+            done[key] = fit()
+            rf.save_checkpoint({"config": settings, "done": done})
+            log(f"fit {key} done")
+        return done[key]
+
     entries, bad = extract_states(ds, whisper, cache, copies=copies, seed=seed, progress=progress)
     if bad:
         log(f"skipped {len(bad)} unreadable clip(s), e.g. {bad[0]}")
@@ -203,7 +233,8 @@ def train_corpora(
         report["loco"] = {}
         for norm, mk in make.items():
             log(f"leave-one-corpus-out, {norm}:")
-            r = cc.leave_one_corpus_out(mk, pool, corpora=corpora, seed=seed, log=log)
+            r = dict(step(f"loco/{norm}", partial(cc.leave_one_corpus_out, mk, pool, corpora=corpora,
+                                                  seed=seed, log=log)))
             temps[norm] = fit_temperature(r.pop("logits"), r.pop("targets"))
             report["loco"][norm] = r
             log(f"  mean UAR {r['mean_uar']:.3f}")
@@ -212,14 +243,15 @@ def train_corpora(
     if folds >= 2 and n_spk >= 2:
         report["speaker_cv"] = {"corpus": cv_corpus}
         for norm, mk in make.items():
-            r = cc.speaker_cv(mk, pool, corpus=cv_corpus, n_folds=folds, seed=seed)
+            r = dict(step(f"speaker_cv/{norm}", partial(cc.speaker_cv, mk, pool, corpus=cv_corpus,
+                                                        n_folds=folds, seed=seed)))
             if norm not in temps:
                 temps[norm] = fit_temperature(r.pop("logits"), r.pop("targets"))
             else:
                 r.pop("logits"), r.pop("targets")
             report["speaker_cv"][norm] = r
             log(f"speaker CV in {cv_corpus}, {norm}: accuracy {r['accuracy']:.3f}  UAR {r['uar']:.3f}")
-    final = {norm: mk().fit(pool, seed=seed) for norm, mk in make.items()}
+    final = {norm: step(f"final/{norm}", partial(_fit, mk, pool, seed)) for norm, mk in make.items()}
     t_spk, t_glob = temps.get("per_speaker_norm", 1.0), temps.get("global_norm", 1.0)
     if head == "attn":
         path = run_dir / "voice-emotion.onnx"
