@@ -227,14 +227,14 @@ def test_text_training_interrupted_and_resumed_equals_one_run(meld: Path, tmp_pa
     run ends: the same losses, the same held-out report, the same model outputs."""
     for module in ("torch", "safetensors", "onnx"):
         pytest.importorskip(module)
-    from emotrace.text.train import TrainConfig, train_text
+    from emotrace.text.train import TextTrainConfig, train_text
 
     data = tmp_path / "train_slice.csv"
     with open(meld / "train_sent_emo.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))[:121]
     with open(data, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
-    cfg = TrainConfig(epochs=3, batch_size=16, max_len=48, val_fraction=0.2, threads=1, quantize=False)
+    cfg = TextTrainConfig(epochs=3, batch_size=16, max_len=48, val_fraction=0.2, threads=1, quantize=False)
     straight = train_text(data, tmp_path / "straight", cfg, log=lambda m: None)
 
     class Stop(Exception):

@@ -23,9 +23,9 @@ def _metrics_table(s: dict[str, Any]) -> str:
 
 def reproduce_command(cfg: dict[str, Any], run_dir: str | Path) -> str:
     """The ``emotrace train face`` command line that recreates a run's configuration."""
-    from emotrace.faces.train import TrainConfig
+    from emotrace.faces.train import FaceTrainConfig
 
-    defaults = TrainConfig(data_root="")
+    defaults = FaceTrainConfig(data_root="")
     args = ["emotrace train face", cfg["data_root"], "-o", str(run_dir)]
     for key in ("epochs", "batch_size", "lr", "image_size", "min_size", "weight_decay", "label_smoothing", "balance",
                 "max_minutes", "seed", "numeric_labels", "limit_per_class", "threads"):  # fmt: skip

@@ -97,7 +97,7 @@ def train_face_cmd(
 ) -> None:
     """Train the emotrace-fer expression model (MobileNetV2, ImageNet init) on a face-image dataset."""
     _need_torch()
-    from emotrace.faces.train import TrainConfig, train
+    from emotrace.faces.train import FaceTrainConfig, train
 
     if not data_root.exists() and not resume:
         raise InputError(data_root, "no such folder or packed file")
@@ -112,7 +112,7 @@ def train_face_cmd(
         given = {"epochs": epochs, "max_minutes": max_minutes, "threads": threads}
         train(None, out, resume=True, overrides={k: v for k, v in given.items() if v is not None})
     else:
-        cfg = TrainConfig(
+        cfg = FaceTrainConfig(
             data_root=str(data_root.resolve()), epochs=epochs or 20, batch_size=batch_size, lr=lr,
             image_size=image_size, min_size=min(min_size, image_size), weight_decay=weight_decay,
             label_smoothing=label_smoothing, balance=balance, max_minutes=max_minutes or 0.0, seed=seed,
@@ -146,11 +146,11 @@ def pack_face_cmd(
     target distributions) that `emotrace train face FILE` reads, for machines where copying
     tens of thousands of small files is slow."""
     _need_torch()
-    from emotrace.faces.train import TrainConfig, pack_arrays
+    from emotrace.faces.train import FaceTrainConfig, pack_arrays
 
     if not data_root.is_dir():
         raise InputError(data_root, "not a folder")
-    cfg = TrainConfig(
+    cfg = FaceTrainConfig(
         data_root=str(data_root.resolve()), image_size=image_size, ferplus_mode=ferplus_mode,
         holdout=holdout, seed=seed, threads=cpu_threads(threads),
     )  # fmt: skip

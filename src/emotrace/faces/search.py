@@ -1,4 +1,4 @@
-"""Optional hyperparameter search over :class:`TrainConfig` with optuna (if installed)."""
+"""Optional hyperparameter search over :class:`FaceTrainConfig` with optuna (if installed)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from emotrace.errors import DependencyMissing
-from emotrace.faces.train import TrainConfig, train
+from emotrace.faces.train import FaceTrainConfig, train
 
 
-def optuna_search(cfg: TrainConfig, run_dir: str | Path, trials: int) -> tuple[Path, dict[str, Any]]:
+def optuna_search(cfg: FaceTrainConfig, run_dir: str | Path, trials: int) -> tuple[Path, dict[str, Any]]:
     """Run ``trials`` trainings in ``run_dir/trial-NNN`` maximising val macro-F1.
 
     Searched: learning rate, weight decay, label smoothing, class-balance power, dropout.

@@ -50,7 +50,7 @@ from emotrace.train.run import BEST, DATA, HISTORY, LAST, RunFolder
 
 
 @dataclass
-class TrainConfig:
+class FaceTrainConfig:
     """Everything that defines a training run (saved as ``config.json``)."""
 
     data_root: str
@@ -85,7 +85,7 @@ def _log(run_dir: Path, msg: str) -> None:
     RunFolder(run_dir, echo=lambda line: print(line, flush=True)).log(msg)
 
 
-def split_data(cfg: TrainConfig) -> tuple[LabelledFiles, LabelledFiles, str]:
+def split_data(cfg: FaceTrainConfig) -> tuple[LabelledFiles, LabelledFiles, str]:
     """Train and validation files of ``cfg.data_root`` and where validation came from."""
     root = Path(cfg.data_root)
     if not root.is_dir():
@@ -130,7 +130,7 @@ def _targets(files: LabelledFiles) -> np.ndarray:
 PACK_KEYS = ("train_x", "train_y", "train_t", "val_x", "val_y", "val_t")
 
 
-def pack_arrays(cfg: TrainConfig, out: str | Path) -> Path:
+def pack_arrays(cfg: FaceTrainConfig, out: str | Path) -> Path:
     """Decode a dataset once into one compressed ``.npz`` that ``train`` reads as ``data_root``.
 
     Images are stored at their native size when all share one (48x48 for FER2013/FER+) and are
@@ -159,7 +159,7 @@ def _resize_all(x: np.ndarray, size: int) -> np.ndarray:
     return np.stack([gray_square(img, size) for img in x]) if len(x) else np.zeros((0, size, size), np.uint8)
 
 
-def _load_packed(cfg: TrainConfig, run_dir: Path) -> dict[str, np.ndarray]:
+def _load_packed(cfg: FaceTrainConfig, run_dir: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(cfg.data_root) as z:
             missing = [k for k in PACK_KEYS if k not in z.files]
@@ -175,7 +175,7 @@ def _load_packed(cfg: TrainConfig, run_dir: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _load_arrays(cfg: TrainConfig, run_dir: Path) -> dict[str, np.ndarray]:
+def _load_arrays(cfg: FaceTrainConfig, run_dir: Path) -> dict[str, np.ndarray]:
     if Path(cfg.data_root).is_file():
         return _load_packed(cfg, run_dir)
     cache = run_dir / "data-cache.npz"
@@ -266,7 +266,7 @@ def _beta(gen: torch.Generator, a: float) -> float:
     return float(np.random.default_rng(seed).beta(a, a))
 
 
-def size_at(cfg: TrainConfig, progress: float) -> int:
+def size_at(cfg: FaceTrainConfig, progress: float) -> int:
     """Progressive resizing: grow from ``min_size`` to ``image_size`` over the first 60% of training."""
     if cfg.min_size >= cfg.image_size or progress >= 0.6:
         return cfg.image_size
@@ -274,7 +274,7 @@ def size_at(cfg: TrainConfig, progress: float) -> int:
     return int(round(size / 8) * 8)
 
 
-def progress_at(cfg: TrainConfig, step: int, steps_per_epoch: int, elapsed: float) -> float:
+def progress_at(cfg: FaceTrainConfig, step: int, steps_per_epoch: int, elapsed: float) -> float:
     """Fraction of training done: steps over all steps, or wall-clock over ``max_minutes`` if larger."""
     p = step / max(1, cfg.epochs * steps_per_epoch)
     if cfg.max_minutes > 0:
@@ -282,7 +282,7 @@ def progress_at(cfg: TrainConfig, step: int, steps_per_epoch: int, elapsed: floa
     return min(1.0, p)
 
 
-def lr_at(cfg: TrainConfig, step: int, steps_per_epoch: int, progress: float) -> float:
+def lr_at(cfg: FaceTrainConfig, step: int, steps_per_epoch: int, progress: float) -> float:
     """Linear warm-up over ``warmup_epochs``, then cosine decay (by progress) to 1% of ``cfg.lr``."""
     warm = max(1, int(cfg.warmup_epochs * steps_per_epoch))
     if step < warm:
@@ -402,7 +402,7 @@ def _cpu(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def train(
-    cfg: TrainConfig | None,
+    cfg: FaceTrainConfig | None,
     run_dir: str | Path,
     resume: bool = False,
     overrides: dict[str, Any] | None = None,
@@ -425,11 +425,11 @@ def train(
         bad = set(overrides or {}) - set(RESUME_OVERRIDES)
         if bad:
             raise InputError(run, f"cannot change {', '.join(sorted(bad))} when resuming")
-        cfg = dataclasses.replace(TrainConfig(**state["config"]), **(overrides or {}))
+        cfg = dataclasses.replace(FaceTrainConfig(**state["config"]), **(overrides or {}))
         _log(run, f"resuming after epoch {state['epoch']}")
     else:
         if cfg is None:
-            raise ValueError("a new run needs a TrainConfig")
+            raise ValueError("a new run needs a FaceTrainConfig")
         rf.start(False, COMPACT_FILE)
     rf.write_config(cfg)
 

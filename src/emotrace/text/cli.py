@@ -46,9 +46,9 @@ def train_text_cmd(
     ] = False,
 ) -> None:
     """Fine-tune the text emotion model (MiniLM + NRC/VADER features); needs the [train] extra."""
-    from emotrace.text.train import TrainConfig, train_text
+    from emotrace.text.train import TextTrainConfig, train_text
 
-    cfg = TrainConfig(
+    cfg = TextTrainConfig(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,

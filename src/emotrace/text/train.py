@@ -31,7 +31,7 @@ MODEL_FILE = "text-emotion.onnx"
 
 
 @dataclass
-class TrainConfig:
+class TextTrainConfig:
     """Hyperparameters of ``emotrace train text``."""
 
     epochs: int = 5
@@ -66,7 +66,7 @@ def split_by_group(ds: TextDataset, fraction: float, seed: int) -> tuple[list[in
 def train_text(
     data: str | Path,
     out_dir: str | Path,
-    cfg: TrainConfig | None = None,
+    cfg: TextTrainConfig | None = None,
     log: Callable[[str], None] = print,
     resume: bool = False,
 ) -> dict[str, object]:
@@ -92,12 +92,12 @@ def train_text(
     if resume:
         rf.start(True)
         state = rf.load_checkpoint(LAST)
-        saved = TrainConfig(**state["config"])
+        saved = TextTrainConfig(**state["config"])
         # a resumed run keeps its configuration; only more epochs (the schedule stretches) and
         # another thread count may be asked for
         cfg = replace(saved, epochs=max(saved.epochs, cfg.epochs), threads=cfg.threads) if cfg else saved
         rf.log(f"resuming after epoch {state['epoch']} of {cfg.epochs}")
-    cfg = cfg or TrainConfig()
+    cfg = cfg or TextTrainConfig()
     ds = load_dataset(data, "train")
     if len(ds) < 2:
         raise InputError(ds.source, "needs at least 2 labelled rows to train")
@@ -299,7 +299,7 @@ def quantize_text_model(fp32: Path, out: Path) -> None:
 
 
 def export_onnx(
-    net: Any, path: Path, cfg: TrainConfig, quantize: bool = True, tokenizer: Path | None = None
+    net: Any, path: Path, cfg: TextTrainConfig, quantize: bool = True, tokenizer: Path | None = None
 ) -> None:
     """Export the network to ONNX (dynamic batch/length), optionally int8, with label metadata."""
     import onnx
