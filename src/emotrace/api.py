@@ -257,7 +257,8 @@ def text_emotion(
     """Emotion (canonical labels), sentiment and the model used for consecutive utterances (each
     reads its neighbours as context). ``language`` is an ISO code; for a language the
     multilingual model was measured on, it reads the text (``text_route="auto"``); otherwise,
-    with ``translations`` (English), the English model reads those."""
+    with ``translations`` (English), the English model reads those, and an utterance without
+    one (``None`` or "") goes to the multilingual model too."""
     if text_route not in ("auto", "english", "translate", "multilingual"):
         raise InputError("text_route", "use auto, english, translate or multilingual")
     texts = list(texts)
@@ -265,6 +266,5 @@ def text_emotion(
     if len(trans) != len(texts):
         raise InputError("translations", f"{len(trans)} translations for {len(texts)} texts")
     te = _text(text_model, text_route, threads)
-    has = translations is not None
-    routes = [te.route(t, language, has, bool(tr)) for t, tr in zip(texts, trans, strict=True)]
+    routes = [te.route(t, language, bool(tr)) for t, tr in zip(texts, trans, strict=True)]
     return te.score(texts, trans, routes)

@@ -235,3 +235,37 @@ def test_long_audio_is_transcribed_in_chunks_that_end_in_pauses(
     starts = [w.start_s for w in chunked.words]
     assert starts == sorted(starts)
     assert max(abs(x.start_s - y.start_s) for x, y in zip(whole.words, chunked.words, strict=True)) < 1.0
+
+
+def test_stock_closing_lines_are_removed() -> None:
+    """Whisper writes the closing lines of the video subtitles it was trained on for speech it
+    cannot follow; those clauses go, the same words inside a real sentence stay."""
+    from emotrace.text.asr import strip_stock_phrases
+
+    for invented in ("Thank you for watching. See you in the next video!", "Please subscribe to my channel.",
+                     "and that's all! Thanks for watching, see you next time!",
+                     "Subtitles by the Amara.org community"):  # fmt: skip
+        assert strip_stock_phrases(invented) == "", invented
+    assert strip_stock_phrases("I am so angry, thank you for watching.") == "I am so angry"
+    for real in ("I liked the film, thanks for watching it with me.", "I subscribe to that view entirely.",
+                 "That's all I wanted to say.", "Thank you. I love you."):  # fmt: skip
+        assert strip_stock_phrases(real) == real
+
+
+def test_an_utterance_without_a_kept_translation_is_read_by_the_multilingual_model(
+    speak: Callable[..., Path],
+) -> None:
+    """Russian (no XED lines, so not routed): each utterance is read through its translation, or,
+    where Whisper's translation was dropped as unsure, by the multilingual model on the Russian
+    text, never by the English model on Cyrillic; the run says how many were dropped."""
+    tl = run_words(speak("Я очень рад тебя видеть. Это был ужасный день, я так зол.", "ru"), language="ru")
+    assert tl.utterances
+    for u in tl.utterances:
+        assert u.language == "ru" and u.emotion is not None
+        assert (u.route, bool(u.translation)) in {("translated", True), ("multilingual", False)}, u
+        assert u.emotion.model == ("emotrace-text-xed" if u.route == "multilingual" else u.emotion.model)
+    dropped = sum(u.translation is None for u in tl.utterances)
+    notes = [w for w in tl.provenance.warnings if "translations dropped" in w]
+    assert (notes[0].split()[1] if notes else "0") == str(dropped), tl.provenance.warnings
+    if dropped:
+        assert any("multilingual text model, whose accuracy on" in w for w in tl.provenance.warnings)

@@ -91,6 +91,36 @@ def looks_looped(text: str) -> bool:
     return any(len(set(words[i : i + 4])) == 1 for i in range(len(words) - 3))
 
 
+# Whisper's own confidence bar (openai-whisper and faster-whisper ``log_prob_threshold``): below it
+# a decoding counts as failed. Translations of espeak-ng speech that were about what was said
+# scored -0.4 to -0.9; the invented ones ("Thank you for watching. See you in the next video!"
+# for a Bulgarian greeting) -0.95 to -1.7 (benchmarks/translation_confidence.py prints them).
+TRANSLATION_MIN_LOGPROB = -1.0
+# closing lines of the video subtitles Whisper was trained on, which it writes for speech it cannot
+# follow (Koenecke et al. 2024, "Careless Whisper"; openai/whisper discussions #679, #928)
+_STOCK = re.compile(
+    r"\b(thank(s| you)( (very|so) much)? for watching|see you (in |on )?(the )?next (video|time|one|episode)"
+    r"|(please |don t forget to )?(like (and )?)?subscribe( and like)?( to (my|our|the|this) channel)?"
+    r"|subtitles? (by|made by|provided by)|captions? by|translated by|amara org"
+    r"|that s all( for (today|now))?)\b"
+)
+
+
+def strip_stock_phrases(text: str) -> str:
+    """``text`` without its clauses that are one of Whisper's stock closing lines ("Thanks for
+    watching!", "See you in the next video", "Subscribe to my channel", "Subtitles by ..."): a
+    clause that holds one and at most two other words goes."""
+    keep = []
+    for part in re.split(r"(?<=[.!?,;])\s+", text.strip()):
+        key = " ".join(re.findall(r"\w+", part.lower()))
+        if key and _STOCK.search(key):
+            rest = _STOCK.sub(" ", key).split()
+            if len(rest) <= 2:
+                continue
+        keep.append(part)
+    return " ".join(keep).strip().rstrip(",;")
+
+
 def translate_audio(model: Any, audio: np.ndarray, language: str | None, beam_size: int = 5, chars: int = 0) -> str:
     """Whisper's English translation of one short piece of speech, or "" when the result loops.
 
@@ -98,7 +128,9 @@ def translate_audio(model: Any, audio: np.ndarray, language: str | None, beam_si
     hallucinated sentence repeated over every utterance). Here the piece is decoded alone,
     without any previous text, with a token budget from its duration (and ``chars``, the length
     of its transcript), no repeated 3-grams and a repetition penalty; repeated sentences are
-    kept once and a result that still loops is dropped (no translation rather than a wrong one)."""
+    kept once and Whisper's stock closing lines removed. A result that still loops, that is
+    empty then, or whose mean token log-probability is below :data:`TRANSLATION_MIN_LOGPROB` is
+    dropped (no translation rather than an invented one)."""
     if audio.size < SAMPLE_RATE // 5:
         return ""
     budget = int(12 + 6 * audio.size / SAMPLE_RATE + chars / 2)
@@ -114,7 +146,11 @@ def translate_audio(model: Any, audio: np.ndarray, language: str | None, beam_si
         repetition_penalty=1.1,
         max_new_tokens=min(budget, 200),
     )
-    text = collapse_repeats(" ".join(t.text.strip() for t in tsegs))
+    segs = list(tsegs)
+    n_tok = sum(len(t.tokens) for t in segs)
+    if n_tok and sum(t.avg_logprob * len(t.tokens) for t in segs) / n_tok < TRANSLATION_MIN_LOGPROB:
+        return ""
+    text = strip_stock_phrases(collapse_repeats(" ".join(t.text.strip() for t in segs)))
     return "" if not text or looks_looped(text) else text
 
 
@@ -125,14 +161,26 @@ def translate_spans(
     language: str | None,
     beam_size: int = 5,
     pad_s: float = 0.2,
+    speech: list[tuple[float, float]] | None = None,
 ) -> list[str]:
     """One English translation per ``(start_s, end_s, transcript)`` span (utterances, in time
     order) from a stream of ``(start_s, samples)`` audio: each span is translated from its own
-    audio, so translations are aligned with the utterances by construction. Only the audio of
-    the spans not yet translated is kept (memory flat in the stream's length)."""
+    audio, so translations are aligned with the utterances by construction. With ``speech``
+    (the voice stage's segments), a span is first trimmed to the speech it overlaps: Whisper's
+    first word after a pause often starts early, and a second of silence ahead of the speech is
+    enough to turn "It was a terrible day" into "Good day to you". Only the audio of the spans
+    not yet translated is kept (memory flat in the stream's length)."""
     out = [""] * len(spans)
     if not spans:
         return out
+    if speech:
+        trimmed = []
+        for a, b, text in spans:
+            hit = [(s0, s1) for s0, s1 in speech if s1 > a and s0 < b]
+            if hit:
+                a, b = max(a, min(s0 for s0, _ in hit)), min(b, max(s1 for _, s1 in hit))
+            trimmed.append((a, b, text))
+        spans = trimmed
     pending = sorted(range(len(spans)), key=lambda i: spans[i][0])
     buf: list[tuple[float, np.ndarray]] = []
 

@@ -172,7 +172,7 @@ TEXT_EMOTION_XED = register_model(
         licence="weights: CC BY 4.0 (XED training data, Öhman et al. 2020); code: Apache-2.0",
         description="emotrace's multilingual text emotion model (non-English utterances); see the model card",
         package_data="emotrace-text-xed.npz",
-        sha256="b1d5a67a2ee9009b63d83fcc763c5980031a3b1b333740d15577121ad76243c8",
+        sha256="052ab458965032445a1ec4798670aba6e25ac04cba5398374e53fe10d14ed38d",
         card="emotrace-text-xed.md",
         how_to_get="ships with emotrace; retrain with `emotrace train text-multilingual ../shared/data/xed -o runs/text-xed` (the model is runs/text-xed/emotrace-text-xed.npz)",
     )

@@ -10,6 +10,7 @@ import typer
 
 from emotrace.config import THREADS_HELP, cpu_threads
 from emotrace.errors import InputError
+from emotrace.text.multilingual import NB_ALPHA, NB_WEIGHT, TEMPERATURE
 
 
 def train_text_cmd(
@@ -73,6 +74,11 @@ def train_text_multilingual_cmd(
     c: Annotated[float, typer.Option(min=0.01, help="inverse L2 strength of the logistic regression")] = 16.0,
     max_iter: Annotated[int, typer.Option(min=10, help="most L-BFGS iterations")] = 600,
     test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="held-out share of each file")] = 0.2,
+    nb_alpha: Annotated[float, typer.Option(min=1e-4, help="smoothing of the naive Bayes blended in")] = NB_ALPHA,
+    nb_weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="weight of the naive Bayes logits in the blend (0 = none)")
+    ] = NB_WEIGHT,
+    temperature: Annotated[float, typer.Option(min=0.01, help="softmax temperature of the blend")] = TEMPERATURE,
     as_json: Annotated[bool, typer.Option("--json", help="print the held-out report as one JSON object")] = False,
 ) -> None:
     """Train the multilingual text emotion model (character n-grams, XED's six shared emotions)."""
@@ -83,7 +89,8 @@ def train_text_multilingual_cmd(
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file; -o names the run folder to write (the model is written inside it)")
     report = train_xed(data, out, c=c, test_fraction=test_fraction, max_iter=max_iter,
-                       log=lambda m: typer.echo(m, err=True), command=command_line())
+                       log=lambda m: typer.echo(m, err=True), command=command_line(),
+                       nb_alpha=nb_alpha, nb_weight=nb_weight, temperature=temperature)
     typer.echo(json.dumps(report) if as_json else format_languages(report))
 
 

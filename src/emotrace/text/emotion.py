@@ -72,29 +72,40 @@ class TextEmotion:
         self.text_model, self.text_model_name = load_text_model(text_model, device=device, threads=threads)
 
     def multilingual_for(self, language: str | None, translated: bool) -> bool:
-        """Whether speech in ``language`` goes to the multilingual model (``translated``: a
-        translation exists for the utterances)."""
+        """Whether speech in ``language`` goes to the multilingual model (``translated``: the
+        utterance has an English translation; under ``auto`` one without it, in a language the
+        model was not measured on, still reads better here than in the English model)."""
         return self.multilingual is not None and language not in (None, "en") and (
             self.text_route == "multilingual"
             or language in self.routed
             or (self.text_route == "auto" and not translated)
         )
 
-    def route(self, text: str, language: str | None, translated: bool, has_translation: bool) -> Route:
-        """The route of one utterance (``translated``: a translation exists for this run;
-        ``has_translation``: this utterance has one)."""
+    def route(self, text: str, language: str | None, has_translation: bool) -> Route:
+        """The route of one utterance (``has_translation``: it has an English translation; one
+        that was dropped as invented counts as none)."""
         # models without transliteration were measured on Latin-script lines only (Whisper may
         # write Serbian in Cyrillic): other scripts go to the translation when there is one
         script_ok = mostly_latin(text) or bool(getattr(self.multilingual, "transliterates", False))
         latin = self.text_route == "multilingual" or script_ok or not has_translation
-        if self.multilingual_for(language, translated) and latin:
+        if self.multilingual_for(language, has_translation) and latin:
             return "multilingual"
         if has_translation and self.text_route != "english":
             return "translated"
         return "native"
 
     def measured(self, language: str | None) -> bool:
+        """Whether ``language`` is routed to the multilingual model (held-out accuracy at the bar)."""
         return language in self.routed
+
+    def unmeasured_note(self, language: str | None) -> str:
+        """Why the multilingual model's number does not cover ``language``."""
+        from emotrace.text.multilingual import ROUTE_MIN_ACCURACY
+
+        acc = self.multilingual.accuracy(language) if self.multilingual is not None else None
+        if acc is None:
+            return "was not measured (no held-out XED lines in that language)"
+        return f"is {acc:.2f} on held-out XED lines, below the {ROUTE_MIN_ACCURACY:.2f} it is routed at"
 
     def score(self, texts: Sequence[str], translations: Sequence[str | None], routes: Sequence[Route]) -> list[TextScore]:
         """Scores of consecutive utterances (each reads its neighbours as context)."""

@@ -195,6 +195,11 @@ class MultilingualTextModel:
         """ISO codes of the languages whose held-out accuracy reached ``min_accuracy``."""
         return {XED_TO_ISO.get(lang, lang) for lang, acc in self.languages.items() if acc >= min_accuracy}
 
+    def accuracy(self, language: str | None) -> float | None:
+        """Held-out XED accuracy for an ISO language code, or None where XED has no lines."""
+        accs = [acc for lang, acc in self.languages.items() if XED_TO_ISO.get(lang, lang) == language]
+        return max(accs) if accs else None
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.labels)), np.float32)
@@ -209,6 +214,41 @@ class MultilingualTextModel:
 
 
 MODEL_FILE = "emotrace-text-xed.npz"  # the model inside a run folder of `emotrace train text-multilingual`
+# the naive-Bayes blend and its temperature, chosen on a validation split inside the training part
+# (benchmarks/text_xed_blend.py; the held-out test lines were not read)
+NB_ALPHA = 0.03
+NB_WEIGHT = 0.6
+TEMPERATURE = 1.16
+
+
+def blend_naive_bayes(
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    x: Any,
+    y: np.ndarray,
+    w: np.ndarray,
+    alpha: float = NB_ALPHA,
+    weight: float = NB_WEIGHT,
+    temperature: float = TEMPERATURE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One linear model from the logistic regression and a multinomial naive Bayes on the same
+    features: the logits ``((1 - weight) * z_lr + weight * z_nb) / temperature``, whose softmax
+    is the normalised, tempered geometric mean of the two models' probabilities. The naive Bayes
+    sees the rows with the logistic regression's class balance. Each feature's mean over the
+    classes is removed (it adds the same number to every class of a row: softmax unchanged), so
+    the coefficients keep their precision in fp16."""
+    from sklearn.naive_bayes import MultinomialNB
+
+    a, b = np.asarray(coef, np.float64), np.asarray(intercept, np.float64)
+    if weight > 0:
+        k = a.shape[0]
+        counts = np.bincount(y, weights=w, minlength=k)  # weighted rows, as they are counted in training
+        balance = np.divide(len(y), k * counts, out=np.zeros(k), where=counts > 0)
+        nb = MultinomialNB(alpha=alpha).fit(x, y, sample_weight=w * balance[y])
+        a = (1 - weight) * a + weight * nb.feature_log_prob_
+        b = (1 - weight) * b + weight * nb.class_log_prior_
+    a = a - a.mean(axis=0, keepdims=True)
+    return a / temperature, b / temperature
 
 
 def train_xed(
@@ -219,6 +259,9 @@ def train_xed(
     max_iter: int = 600,
     log: Any = print,
     command: str = "",
+    nb_alpha: float = NB_ALPHA,
+    nb_weight: float = NB_WEIGHT,
+    temperature: float = TEMPERATURE,
 ) -> dict[str, Any]:
     """Train on the first part of every XED file under ``root``, evaluate on the held-out part
     (see :func:`split_lines`; held-out lines whose text also appears among the training lines
@@ -234,6 +277,7 @@ def train_xed(
     rf = RunFolder(out, echo=log)
     rf.start(False, MODEL_FILE)
     settings = {"data": str(root), "c": c, "max_iter": max_iter, "test_fraction": test_fraction,
+                "nb_alpha": nb_alpha, "nb_weight": nb_weight, "temperature": temperature,
                 "n_features": N_FEATURES, "transliterate": TRANSLITERATE, "class_weight": "balanced",
                 "seed": None, "note": "deterministic: L-BFGS from zeros, stateless hashing features"}
     rf.write_config(settings)
@@ -256,13 +300,15 @@ def train_xed(
     seen = {normalized(t) for t in texts}
     log(f"xed: {len(files)} files, {len(texts)} training rows (one per label)")
     t0 = time.time()
+    x_train, y_arr, w_arr = feats(texts), np.asarray(y), np.asarray(w)
     clf = LogisticRegression(C=c, max_iter=max_iter, class_weight="balanced")
-    clf.fit(feats(texts), np.asarray(y), sample_weight=np.asarray(w))
+    clf.fit(x_train, y_arr, sample_weight=w_arr)
     log(f"xed: fitted in {time.time() - t0:.0f} s")
-    coef = clf.coef_.astype(np.float16)
+    weights, bias = blend_naive_bayes(clf.coef_, clf.intercept_, x_train, y_arr, w_arr, nb_alpha, nb_weight, temperature)
+    coef = weights.astype(np.float16)
     shipped = coef.astype(np.float32).T  # scored as shipped: fp16 coefficients
     report = evaluate_lines(
-        lambda t: [EMOTIONS[i] for i in (feats(t) @ shipped + clf.intercept_).argmax(1)],
+        lambda t: [EMOTIONS[i] for i in (feats(t) @ shipped + bias).argmax(1)],
         {k: single_label(v, seen) for k, v in held.items()},
     )
     acc = {k.removesuffix("-annotated"): r["accuracy"] for k, r in report["per_language"].items()
@@ -275,12 +321,15 @@ def train_xed(
         "of a hand-annotated file; held-out lines whose text is among the training lines dropped",
         "c": c,
         "max_iter": max_iter,
+        "nb_alpha": nb_alpha,
+        "nb_weight": nb_weight,
+        "temperature": temperature,
         "transliterate": TRANSLITERATE,
         "held_out_accuracy": acc,
     }
     outp = rf / MODEL_FILE
     tmp = outp.with_name(f".{outp.name}.tmp.npz")
-    np.savez_compressed(tmp, coef=coef, intercept=clf.intercept_.astype(np.float32), meta=np.array(json.dumps(meta)))
+    np.savez_compressed(tmp, coef=coef, intercept=bias.astype(np.float32), meta=np.array(json.dumps(meta)))
     tmp.replace(outp)
     report["meta"] = meta
     _write_results(rf, report, command or f"emotrace train text-multilingual {root} -o {out}", settings)

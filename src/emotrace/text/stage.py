@@ -10,9 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from emotrace.errors import DependencyMissing, ModelNotFound
 from emotrace.model import Utterance, Word
 from emotrace.stage import TRANSCRIPT, Context, Stage, register
-from emotrace.text.asr import transcribe_chunks, translate_spans
+from emotrace.text.asr import TRANSLATION_MIN_LOGPROB, transcribe_chunks, translate_spans
 from emotrace.text.emotion import Route, TextEmotion
 from emotrace.text.utterances import group_words
+
+# below this detection probability the language is flagged: on espeak-ng speech Whisper base
+# gave 0.64-1.00 to the right language (de, en, es, fr, it) and 0.34-0.46 to wrong ones (Russian
+# heard as Polish, Bulgarian as Latin)
+LANGUAGE_UNSURE = 0.5
 
 
 class WordsOptions(BaseModel):
@@ -118,6 +123,12 @@ class WhisperWordsStage(Stage):
             speech=[(s.start_s, s.end_s) for s in tl.speech],
             max_chunk_s=opts.chunk_s,
         )
+        p_lang = tr.language_probability
+        if opts.language is None and tr.words and p_lang is not None and p_lang < LANGUAGE_UNSURE:
+            ctx.warn(
+                f"words: Whisper is unsure of the language (detected {tr.language}, p = {p_lang:.2f}); if the "
+                "speech is in another one, set it with --set stages.words.language=CODE"
+            )
         groups = group_words(
             tr.words, tl.speech, max_gap_s=opts.max_gap_s, max_duration_s=opts.max_utterance_s
         )
@@ -129,6 +140,7 @@ class WhisperWordsStage(Stage):
                 [(g.start_s, g.end_s, g.text) for g in groups],
                 tr.language,
                 beam_size=opts.beam_size,
+                speech=[(s.start_s, s.end_s) for s in tl.speech],
             )
         for g in groups:
             for w in g.words:
@@ -147,7 +159,7 @@ class WhisperWordsStage(Stage):
         te = self.emotion
         for i, g in enumerate(groups):
             translated = translations is not None and bool(translations[i])
-            route: Route = "native" if te is None else te.route(g.text, lang, translations is not None, translated)
+            route: Route = "native" if te is None else te.route(g.text, lang, translated)
             routes.append(route)
             utts.append(
                 Utterance(
@@ -161,14 +173,17 @@ class WhisperWordsStage(Stage):
                     person_id=g.person_id,
                 )
             )
+        if translations is not None and (dropped := sum(not t for t in translations)):
+            ctx.warn(
+                f"words: {dropped} of {len(translations)} translations dropped (Whisper unsure: mean token "
+                f"log-probability below {TRANSLATION_MIN_LOGPROB}, a loop, or only a stock closing line)"
+            )
         untranslated = [u for u in utts if u.route == "native" and u.language not in (None, "en")]
         if opts.emotion and untranslated:
             ctx.warn(f"words: {tr.language} speech scored by the English text model without translation")
-        if te is not None and te.multilingual_for(lang, translations is not None) and not te.measured(lang):
-            ctx.warn(
-                f"words: {lang} speech scored by the multilingual text model, whose accuracy on {lang} "
-                "was not measured (no held-out XED lines in that language)"
-            )
+        if te is not None and "multilingual" in routes and not te.measured(lang):
+            ctx.warn(f"words: {lang} speech scored by the multilingual text model, whose accuracy on {lang} "
+                     + te.unmeasured_note(lang))  # fmt: skip
         if te is not None and utts:
             scores = te.score([u.text for u in utts], [u.translation for u in utts], routes)
             for u, sc in zip(utts, scores, strict=True):
