@@ -52,3 +52,17 @@ def test_long_utterance_is_split() -> None:
     assert len(groups) >= 3
     assert all(g.end_s - g.start_s <= 10.0 for g in groups)
     assert sum(len(g.words) for g in groups) == 50
+
+
+def test_word_times_are_snapped_to_the_speech_around_them() -> None:
+    """Whisper stretches the first word after a pause back into the pause: "fue" reported from
+    1.92 s when its speech starts at 3.12 s. Snapped, the utterance starts with its speech, the
+    pause splits it from the previous words, and small disagreements (< 0.2 s) stay."""
+    speech = [SpeechSegment(start_s=0.0, end_s=1.9, speaker_id="A"), SpeechSegment(start_s=3.12, end_s=5.0, speaker_id="B")]
+    words = _words([(0.0, 0.9, " estoy"), (0.9, 1.92, " feliz"), (1.92, 3.5, " fue"), (3.5, 4.0, " un"),
+                    (4.0, 5.3, " día"), (5.3, 6.4, " terrible")])  # fmt: skip
+    groups = group_words(words, speech)
+    assert [(g.text, g.speaker_id) for g in groups] == [("estoy feliz", "A"), ("fue un día terrible", "B")]
+    assert groups[1].start_s == 3.12 and groups[0].end_s == 1.92  # 0.02 s over: kept
+    assert groups[1].end_s == 6.4  # "terrible" lies wholly after the segment: not moved
+    assert [w.end_s for w in groups[1].words][:3] == [3.5, 4.0, 5.0]

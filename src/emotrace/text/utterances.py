@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from emotrace.model import SpeechSegment
 from emotrace.text.asr import AsrWord
@@ -60,6 +60,24 @@ def word_speakers(words: Sequence[AsrWord], speech: Sequence[SpeechSegment]) -> 
     return out
 
 
+def snap_to_speech(
+    words: Sequence[AsrWord], segs: Sequence[SpeechSegment | None], tolerance_s: float = 0.2
+) -> list[AsrWord]:
+    """Words with their ends pulled onto their speech segment where they reach more than
+    ``tolerance_s`` into the silence around it: Whisper's word timestamps stretch the first word
+    after a pause back into the pause (by a second and more), and the last one into the next."""
+    out = []
+    for w, seg in zip(words, segs, strict=True):
+        start, end = w.start_s, w.end_s
+        if seg is not None:
+            if seg.start_s - start > tolerance_s and end > seg.start_s:
+                start = seg.start_s
+            if end - seg.end_s > tolerance_s and start < seg.end_s:
+                end = seg.end_s
+        out.append(w if (start, end) == (w.start_s, w.end_s) else replace(w, start_s=start, end_s=end))
+    return out
+
+
 def group_words(
     words: Sequence[AsrWord],
     speech: Sequence[SpeechSegment] = (),
@@ -67,8 +85,10 @@ def group_words(
     max_duration_s: float = 15.0,
 ) -> list[WordGroup]:
     """Split words into utterances at sentence ends, pauses over ``max_gap_s``, speaker changes
-    and ``max_duration_s``; each utterance gets the speaker with the largest overlap."""
+    and ``max_duration_s``; each utterance gets the speaker with the largest overlap. Word
+    times are first snapped to the speech segments (:func:`snap_to_speech`)."""
     segs = word_speakers(words, speech)
+    words = snap_to_speech(words, segs)
     groups: list[WordGroup] = []
     cur = WordGroup()
     cur_speaker: str | None = None
