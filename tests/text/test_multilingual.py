@@ -181,3 +181,36 @@ def test_naive_bayes_blend_is_the_tempered_geometric_mean_of_the_two_models() ->
     got /= got.sum(1, keepdims=True)
     assert np.allclose(got, want, atol=1e-6)
     assert np.allclose(a.mean(axis=0), 0, atol=1e-9)  # centred: fp16 keeps the differences
+
+
+def test_eval_text_reads_a_text_label_csv_per_language(tmp_path: Path) -> None:
+    """A text,label CSV with a language column (real held-out Bulgarian and Italian XED lines and
+    English MELD-style rows): one report per language, each read by the route the words stage
+    takes without a translation, the numbers those models give directly."""
+    import csv
+
+    rows = []
+    for lang in ("bg", "it"):
+        f = next(iter(scan_xed(data_path("xed", "Projections", f"{lang}-projections.tsv"))))
+        rows += [(t, lab, lang) for t, lab in single_label(split_lines(f)[1])[:60]]
+    rows += [("I am so happy to see you!", "happy", "en"), ("I am not sure what you mean.", "neutral", "en")]
+    path = tmp_path / "mixed.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("text", "label", "language"), *rows])
+    res = cli("eval", "text", str(path), "--json", "--no-baseline")
+    assert res.returncode == 0, res.stderr
+    per = json.loads(res.stdout)["per_language"]
+    assert set(per) == {"bg", "it", "en"}
+    assert per["en"]["route"] == "english" and per["bg"]["route"] == per["it"]["route"] == "multilingual"
+    model = MultilingualTextModel(resolve("emotrace-text-xed").path)
+    for lang in ("bg", "it"):
+        mine = [(t, lab) for t, lab, la in rows if la == lang]
+        probs = model.predict([t for t, _ in mine])
+        direct = sum(max(p, key=p.__getitem__) == lab for p, (_, lab) in zip(probs, mine, strict=True)) / len(mine)
+        assert per[lang]["n"] == len(mine) and abs(per[lang]["accuracy"] - direct) < 1e-3
+    only = cli("eval", "text", str(path), "--language", "bg", "--json", "--no-baseline")
+    assert set(json.loads(only.stdout)["per_language"]) == {"bg"}
+    plain = tmp_path / "plain.csv"
+    plain.write_text("text,label\nTako sam sretan!,happy\n", encoding="utf-8")
+    res = cli("eval", "text", str(plain), "--language", "hr", "--language", "bs")
+    assert res.returncode == 2 and "language column" in res.stderr and "Traceback" not in res.stderr

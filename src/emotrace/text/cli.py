@@ -113,14 +113,24 @@ def eval_text_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     language: Annotated[
         list[str] | None,
-        typer.Option(help="XED: languages to score (file-name codes such as bg, fr; repeatable; default all)"),
+        typer.Option(
+            help="languages to score (repeatable): XED file-name codes such as bg, fr (default all), or "
+            "the rows of a text,label CSV (its language column, else the CSV's one language)"
+        ),
     ] = None,
     route: Annotated[
         str, typer.Option(help="model for XED or a text,label CSV: multilingual or english")
     ] = "auto",
 ) -> None:
     """Weighted F1, accuracy, macro F1 and confusion of the text emotion model (per language for XED)."""
-    from emotrace.text.evaluate import evaluate_text, evaluate_xed, format_languages, format_report
+    from emotrace.text.evaluate import (
+        csv_languages,
+        evaluate_text,
+        evaluate_text_languages,
+        evaluate_xed,
+        format_languages,
+        format_report,
+    )
     from emotrace.text.multilingual import is_xed_file
 
     if route not in ("auto", "multilingual", "english"):
@@ -128,6 +138,10 @@ def eval_text_cmd(
     xed = is_xed_file(path) or (path.is_dir() and (any(path.glob("*-annotated.tsv")) or (path / "Projections").is_dir()))
     if xed:
         report = evaluate_xed(path, model, languages=language, route=route, baseline=baseline)
+        typer.echo(json.dumps(report) if as_json else format_languages(report))
+        return
+    if language or (path.is_file() and csv_languages(path) is not None):
+        report = evaluate_text_languages(path, model, languages=language, route=route, baseline=baseline)
         typer.echo(json.dumps(report) if as_json else format_languages(report))
         return
     report = evaluate_text(path, model, split=split, baseline=baseline, route=route)

@@ -44,6 +44,80 @@ def evaluate_text(
     return report
 
 
+def csv_languages(path: str | Path) -> list[str] | None:
+    """The ``language`` column of a ``text,label`` CSV (lower case), or None without one."""
+    import pandas as pd
+
+    from emotrace.text.data import resolve_csv
+
+    try:
+        df = pd.read_csv(resolve_csv(path, "dev"), dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None  # load_dataset says what is wrong with it
+    col = next((c for c in df.columns if c.strip().lower() == "language"), None)
+    return None if col is None else [str(v).strip().lower() for v in df[col]]
+
+
+def evaluate_text_languages(
+    path: str | Path,
+    model: str | Path | None = None,
+    languages: list[str] | None = None,
+    route: str = "auto",
+    baseline: bool = True,
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 and confusion per language on a ``text,label`` CSV whose rows carry a
+    ``language`` column (or are all in the one language ``languages`` names), with the majority
+    and NRC lexicon baselines. Each row takes the route the words stage takes for text without a
+    translation: English to the English model, any other language to the multilingual one
+    (``route`` forces one of them; ``model`` is the model of the route taken)."""
+    from emotrace.labels import CANONICAL
+
+    ds = load_dataset(path, "dev")
+    column = csv_languages(path)
+    wanted = [lang.lower() for lang in languages or []]
+    if column is None:
+        if len(wanted) != 1:
+            raise InputError(path, "has no language column: name its one language with --language")
+        column = wanted * len(ds.texts)
+    rows = [i for i, lang in enumerate(column) if not wanted or lang in wanted]
+    if not rows:
+        raise InputError(path, f"no rows in language(s) {', '.join(sorted(wanted))}")
+    english = [i for i in rows if route == "english" or (route == "auto" and column[i] in ("en", ""))]
+    other = [i for i in rows if i not in set(english)]
+    preds: dict[int, str] = {}
+    names: dict[str, str] = {}  # route -> model name
+    if english:
+        net, name = load_text_model(model if route == "english" else None)
+        got = net.predict([ds.texts[i] for i in english], [ds.contexts[i] for i in english],
+                          [ds.following[i] for i in english])  # fmt: skip
+        preds.update({i: canonical_label(p.label) or "neutral" for i, p in zip(english, got, strict=True)})
+        names["english"] = name
+    if other:
+        ml, name = load_multilingual(model if route != "english" else None)
+        got_ml = ml.predict([ds.texts[i] for i in other])
+        preds.update({i: max(p, key=p.__getitem__) for i, p in zip(other, got_ml, strict=True)})
+        names["multilingual"] = name
+    labels = [lab for lab in CANONICAL if lab in {ds.labels[i] for i in rows} | set(preds.values())]
+    report: dict[str, Any] = {"per_language": {}}
+    for lang in sorted({column[i] for i in rows}):
+        idx = [i for i in rows if column[i] == lang]
+        truth = [ds.labels[i] for i in idx]
+        rep = classification_report(truth, [preds[i] for i in idx], labels=labels)
+        rep["majority_baseline"] = round(truth.count(max(set(truth), key=truth.count)) / len(truth), 4)
+        if baseline:
+            rep["lexicon_baseline"] = classification_report(truth, [nrc_predict(ds.texts[i]) for i in idx])["accuracy"]
+        rep["route"] = "english" if idx[0] in set(english) else "multilingual"
+        rep["model"] = names[rep["route"]]
+        report["per_language"][lang or "unknown"] = rep
+    report["model"] = " / ".join(names.values())
+    report["data"] = ds.source
+    report["split"] = (
+        "every row; the multilingual model has no neutral output, so neutral rows it reads count as wrong"
+        if other else "every row"
+    )
+    return report
+
+
 def format_report(report: dict[str, Any]) -> str:
     """Plain-text summary: scores beside the lexicon baseline, then the confusion matrix."""
     lines = [f"{report['data']}: n={report['n']}  model={report['model']}", ""]
