@@ -121,3 +121,19 @@ def test_stage_runs_an_onnx_attention_model(
     emo = tl.speech[0].emotion
     assert emo is not None and abs(sum(emo.probs.values()) - 1) < 1e-3
     assert emo.model == "emotrace-voice-emotion"
+
+
+def test_ensemble_head_is_the_geometric_mean_of_its_members(pool: cc.Pool) -> None:
+    """``ens`` trains its members with seeds seed, seed + 1, ...; its log-probabilities are the
+    mean of theirs, so it equals heads fitted one by one with those seeds."""
+    ens = cc.HEADS["ens"](n=2, kind="logreg", C=0.01, augment=False).fit(pool, seed=3)
+    members = [cc.LogRegHead(C=0.01, augment=False).fit(pool, seed=s) for s in (3, 4)]
+
+    def log_softmax(z: np.ndarray) -> np.ndarray:
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    want = np.mean([log_softmax(m.logits(pool)) for m in members], axis=0)
+    assert np.allclose(ens.logits(pool), want, atol=1e-6)
+    r = cc.leave_one_corpus_out(lambda: cc.EnsembleHead(n=2, kind="logreg", C=0.01, augment=False), pool)
+    assert set(r["per_corpus"]) == set(cc.LOCO_CORPORA) and 0 <= r["mean_uar"] <= 1

@@ -244,7 +244,30 @@ class AttnHead:
         return np.where(self.present, z, -30.0)
 
 
-HEADS: dict[str, Callable[..., Any]] = {"logreg": LogRegHead, "attn": AttnHead}
+class EnsembleHead:
+    """``n`` heads of one kind, trained on the same rows with seeds ``seed, seed + 1, ...``; the
+    logits are the mean of their log-probabilities (a normalised geometric mean)."""
+
+    name = "ens"
+
+    def __init__(self, n: int = 3, kind: str = "attn", **options: Any) -> None:
+        self.n, self.kind, self.options = n, kind, options
+        self.heads: list[Any] = []
+
+    def fit(self, pool: Pool, seed: int = 0) -> EnsembleHead:
+        self.heads = [HEADS[self.kind](**self.options).fit(pool, seed=seed + k) for k in range(self.n)]
+        return self
+
+    def logits(self, pool: Pool) -> np.ndarray:
+        zs = []
+        for h in self.heads:
+            z = h.logits(pool)
+            m = z.max(axis=1, keepdims=True)
+            zs.append(z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
+        return np.mean(zs, axis=0)
+
+
+HEADS: dict[str, Callable[..., Any]] = {"logreg": LogRegHead, "attn": AttnHead, "ens": EnsembleHead}
 
 
 def export_attn(
