@@ -161,26 +161,16 @@ def translate_spans(
     language: str | None,
     beam_size: int = 5,
     pad_s: float = 0.2,
-    speech: list[tuple[float, float]] | None = None,
 ) -> list[str]:
     """One English translation per ``(start_s, end_s, transcript)`` span (utterances, in time
     order) from a stream of ``(start_s, samples)`` audio: each span is translated from its own
-    audio, so translations are aligned with the utterances by construction. With ``speech``
-    (the voice stage's segments), a span is first trimmed to the speech it overlaps: Whisper's
-    first word after a pause often starts early, and a second of silence ahead of the speech is
-    enough to turn "It was a terrible day" into "Good day to you". Only the audio of the spans
-    not yet translated is kept (memory flat in the stream's length)."""
+    audio, so translations are aligned with the utterances by construction (spans from
+    :func:`emotrace.text.utterances.group_words` start and end with their speech: a second of
+    silence ahead of it is enough to turn "It was a terrible day" into "Good day to you"). Only
+    the audio of the spans not yet translated is kept (memory flat in the stream's length)."""
     out = [""] * len(spans)
     if not spans:
         return out
-    if speech:
-        trimmed = []
-        for a, b, text in spans:
-            hit = [(s0, s1) for s0, s1 in speech if s1 > a and s0 < b]
-            if hit:
-                a, b = max(a, min(s0 for s0, _ in hit)), min(b, max(s1 for _, s1 in hit))
-            trimmed.append((a, b, text))
-        spans = trimmed
     pending = sorted(range(len(spans)), key=lambda i: spans[i][0])
     buf: list[tuple[float, np.ndarray]] = []
 

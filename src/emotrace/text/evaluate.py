@@ -83,7 +83,8 @@ def evaluate_text_languages(
     if not rows:
         raise InputError(path, f"no rows in language(s) {', '.join(sorted(wanted))}")
     english = [i for i in rows if route == "english" or (route == "auto" and column[i] in ("en", ""))]
-    other = [i for i in rows if i not in set(english)]
+    in_english = set(english)
+    other = [i for i in rows if i not in in_english]
     preds: dict[int, str] = {}
     names: dict[str, str] = {}  # route -> model name
     if english:
@@ -106,7 +107,7 @@ def evaluate_text_languages(
         rep["majority_baseline"] = round(truth.count(max(set(truth), key=truth.count)) / len(truth), 4)
         if baseline:
             rep["lexicon_baseline"] = classification_report(truth, [nrc_predict(ds.texts[i]) for i in idx])["accuracy"]
-        rep["route"] = "english" if idx[0] in set(english) else "multilingual"
+        rep["route"] = "english" if idx[0] in in_english else "multilingual"
         rep["model"] = names[rep["route"]]
         report["per_language"][lang or "unknown"] = rep
     report["model"] = " / ".join(names.values())

@@ -140,7 +140,6 @@ class WhisperWordsStage(Stage):
                 [(g.start_s, g.end_s, g.text) for g in groups],
                 tr.language,
                 beam_size=opts.beam_size,
-                speech=[(s.start_s, s.end_s) for s in tl.speech],
             )
         for g in groups:
             for w in g.words:

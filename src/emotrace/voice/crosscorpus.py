@@ -259,12 +259,9 @@ class EnsembleHead:
         return self
 
     def logits(self, pool: Pool) -> np.ndarray:
-        zs = []
-        for h in self.heads:
-            z = h.logits(pool)
-            m = z.max(axis=1, keepdims=True)
-            zs.append(z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True)))
-        return np.mean(zs, axis=0)
+        from scipy.special import log_softmax
+
+        return np.mean([log_softmax(h.logits(pool), axis=1) for h in self.heads], axis=0)
 
 
 HEADS: dict[str, Callable[..., Any]] = {"logreg": LogRegHead, "attn": AttnHead, "ens": EnsembleHead}
