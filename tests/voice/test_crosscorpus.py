@@ -115,7 +115,7 @@ def test_stage_runs_an_onnx_attention_model(
     path = tmp_path / "voice.onnx"
     cc.export_attn(spk, glob, str(path))
     monkeypatch.setitem(assets._USER_PATHS, "emotrace-voice-emotion", path)
-    monkeypatch.delitem(assets._RESOLVED, "emotrace-voice-emotion", raising=False)
+    monkeypatch.setattr(assets, "_RESOLVED", {})  # resolved during the test only: the real cache comes back
     tl = analyze(crema_d / "1001_DFA_ANG_XX.flv", config=make_voice_config(quality=False))
     assert len(tl.speech) == 1
     emo = tl.speech[0].emotion

@@ -108,7 +108,7 @@ def test_missing_emotion_model_keeps_speech_and_speakers(
     from emotrace.models import assets
 
     monkeypatch.setitem(assets._USER_PATHS, "emotrace-voice-emotion", tmp_path / "missing.npz")
-    monkeypatch.delitem(assets._RESOLVED, "emotrace-voice-emotion", raising=False)
+    monkeypatch.setattr(assets, "_RESOLVED", {})  # resolved during the test only: the real cache comes back
     tl = analyze(crema_d / "1001_DFA_SAD_XX.flv", config=voice_config())
     assert len(tl.speech) == 1 and tl.speech[0].speaker_id == "S1" and tl.speech[0].emotion is None
     assert any(w.startswith("voice: speech emotion off") for w in tl.provenance.warnings)
