@@ -7,7 +7,8 @@ replaced in issue 19, ``git show f2ba600:src/emotrace/models/weights/emotrace-vo
 old.npz`` and ``EMOTRACE_MODEL_EMOTRACE_VOICE_EMOTION=old.npz``; the shipped ONNX model heard all four
 corpora, so LOCO does not apply to it), or a head with options, e.g.
 ``logreg:C=0.01``, ``logreg:C=0.05:speaker_norm=False``, ``attn:epochs=12``. COPIES is the
-number of augmented copies per clip (0 = clean only). States are cached in
+number of augmented copies per clip (0 = clean only). States of the shipped encoder depth
+(``whisper-base-l3``; ``benchmarks/voice_layers.py`` compares depths) are cached in
 ``$EMOTRACE_CACHE/voice-states`` (first run: ~10 min clean, ~30 min with 2 copies, 2 cores).
 """
 
@@ -19,18 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrace.models.assets import cache_dir
-from emotrace.models.whisper import load_whisper
+from emotrace.models.assets import cache_dir, resolve
+from emotrace.models.whisper import DEFAULT_ENCODER_DEPTH, encoder_model, load_whisper
 from emotrace.voice import crosscorpus as cc
 from emotrace.voice.cache import StateCache
 from emotrace.voice.datasets import load_corpora
 from emotrace.voice.train import _pool, extract_states, score
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ENCODER = encoder_model(DEFAULT_ENCODER_DEPTH)  # the shipped model's input (benchmarks/voice_layers.py compares depths)
 
 
 def shipped(pool: cc.Pool) -> None:
-    from emotrace.models.assets import resolve
     from emotrace.voice.classifier import VoiceEmotionModel
     from emotrace.voice.evaluate import restrict
 
@@ -62,8 +63,17 @@ def parse(variant: str) -> tuple[str, dict[str, object]]:
 def main() -> None:
     copies, variants = int(sys.argv[1]), sys.argv[2:]
     ds = load_corpora([DATA / c for c in ("ravdess_speech", "tess", "nemo", "ased")])
+    enc = ENCODER
+    if "shipped" in variants:  # an old .npz model reads the encoder it was trained on
+        from emotrace.voice.classifier import VoiceEmotionModel
+
+        path = resolve("emotrace-voice-emotion").path
+        enc = VoiceEmotionModel.load(path).encoder if path.suffix == ".npz" else enc
     entries, bad = extract_states(
-        ds, load_whisper(device="auto", threads=2), StateCache(cache_dir() / "voice-states"), copies=copies
+        ds,
+        load_whisper(resolve(enc).path, device="auto", threads=2),
+        StateCache(cache_dir() / "voice-states", enc),
+        copies=copies,
     )
     pool = _pool(ds, entries)
     print(f"{len(pool.labels)} clips, {copies} augmented copies each, {len(bad)} unreadable")

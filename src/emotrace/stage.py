@@ -118,8 +118,9 @@ SHOT_CUTS: Channel[list[float]] = Channel(
 )
 ENCODER_STATES: Channel[dict[tuple[float, float], Any]] = Channel(
     "voice.encoder_states", dict,
-    "Whisper-base encoder states (frames x 512, float16) per analysed window (start_s, end_s), "
-    "kept for windows before stages.voice.keep_states_s (for plug-ins)",
+    "encoder states the speech emotion model reads (frames x 512, float16; the encoder its model "
+    "names, by default Whisper base cut after block 3) per analysed window (start_s, end_s), "
+    "kept for windows before stages.voice.cache_encoder_until_s (for plug-ins)",
 )
 TRANSCRIPT: Channel[Any] = Channel(
     "words.transcript", "emotrace.text.asr:Transcript",

@@ -42,7 +42,7 @@ def test_the_default_models_all_reach_a_wheel_user() -> None:
 
     declared = {"whisper-base-part1", "whisper-base-part2", "dlib-face-resnet", "dlib-shape-predictor-5"}
     defaults = ["blazeface-full-range", "mediapipe-face-landmarker", "emotrace-fer", "resemblyzer-ge2e",
-                "emotrace-voice-emotion", "whisper-base", "minilm-tokenizer", "emotrace-text-mpnet-pn",
+                "emotrace-voice-emotion", "whisper-base", "whisper-base-l3", "minilm-tokenizer", "emotrace-text-mpnet-pn",
                 "emotrace-text-minilm-pn", "emotrace-text-xed", "nrc-emotion-lexicon"]  # fmt: skip
 
     def reaches(name: str) -> bool:

@@ -36,6 +36,10 @@ def test_npz_round_trip(tmp_path: Path) -> None:
     m.save(tmp_path / "m.npz")
     again = VoiceEmotionModel.load(tmp_path / "m.npz")
     assert again.labels == m.labels and again.glob.temperature == pytest.approx(m.glob.temperature)
+    assert again.encoder == "whisper-base"  # the default: the whole encoder
+    m.encoder = "whisper-base-l3"
+    m.save(tmp_path / "cut.npz")
+    assert VoiceEmotionModel.load(tmp_path / "cut.npz").encoder == "whisper-base-l3"
     x = np.random.default_rng(1).standard_normal((3, 24)).astype(np.float32)
     assert np.allclose(again.predict(x), m.predict(x), atol=1e-5)
     assert np.allclose(m.predict(x).sum(axis=1), 1.0, atol=1e-5)

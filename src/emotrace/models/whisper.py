@@ -97,3 +97,50 @@ def load_whisper(path: str | Path | None = None, device: str = "auto", threads: 
                 local_files_only=True,
             )
         return _MODELS[key]
+
+
+DEFAULT_ENCODER_DEPTH = 3  # blocks of Whisper base the speech emotion model reads (see its card)
+
+
+def encoder_model(depth: int) -> str:
+    """Catalogue name of Whisper base cut to its first ``depth`` encoder blocks (6 = the whole model).
+
+    The cut copy is derived from ``whisper-base`` on first use (a CTranslate2 folder in the cache)."""
+    if depth == 6:
+        return WHISPER_BASE.name
+    if not 1 <= depth <= 5:
+        from emotrace.errors import InputError
+
+        raise InputError(str(depth), "Whisper base has 6 encoder blocks: use a depth from 1 to 6")
+    name = f"whisper-base-l{depth}"
+    if name not in _ENCODERS:
+        _ENCODERS[name] = register_model(_encoder_spec(name, depth))
+    return name
+
+
+_ENCODERS: dict[str, ModelSpec] = {}
+
+
+def _encoder_spec(name: str, depth: int) -> ModelSpec:
+    def build(out: Path) -> None:
+        from emotrace.voice.whisper_layers import truncate_encoder
+
+        src = resolve(WHISPER_BASE.name).path
+        out.mkdir(parents=True)
+        for f in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(src / f, out / f)
+        truncate_encoder(src / "model.bin", out / "model.bin", depth)
+
+    return ModelSpec(
+        name=name,
+        task=f"speech encoder (Whisper base, first {depth} of 6 encoder blocks)",
+        licence="MIT",
+        description=f"whisper-base with its encoder cut after block {depth} (CTranslate2; derived on first use)",
+        build=build,
+        build_from=(WHISPER_BASE.name,),
+        is_dir=True,
+        how_to_get=_HINT,
+    )
+
+
+encoder_model(DEFAULT_ENCODER_DEPTH)  # the voice stage's default encoder is in the catalogue

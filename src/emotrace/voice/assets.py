@@ -25,7 +25,7 @@ VOICE_EMOTION = register_model(
         description="attention pooling + MLP over frozen Whisper-base frame states and prosody, "
         "per-speaker and global heads in one ONNX graph",
         package_data="emotrace-voice-emotion.onnx",
-        sha256="0318b971309eb18660f9d85888ebea3c42fc794052b3fd7b646c89e135bfd16b",
+        sha256="03b513420fbcda040e5afad5ddf6cacb985d0e63faaa36b592489a6f88e0513f",
         how_to_get="reinstall emotrace, or `emotrace train voice DATA... -o RUN` and set "
         "EMOTRACE_MODEL_EMOTRACE_VOICE_EMOTION",
         card="emotrace-voice-emotion.md",

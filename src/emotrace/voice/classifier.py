@@ -43,6 +43,7 @@ class VoiceEmotionModel:
     labels: list[str]
     spk: Head
     glob: Head
+    encoder: str = "whisper-base"  # the catalogue model whose encoder states the features pool
 
     @classmethod
     def load(cls, path: str | Path) -> VoiceEmotionModel:
@@ -57,10 +58,11 @@ class VoiceEmotionModel:
                 )
                 for h in ("spk", "glob")
             }
-            return cls(labels=[str(s) for s in z["labels"]], **heads)
+            encoder = str(z["encoder"]) if "encoder" in z else "whisper-base"  # files before the cut encoder
+            return cls(labels=[str(s) for s in z["labels"]], encoder=encoder, **heads)
 
     def save(self, path: str | Path) -> None:
-        arrays: dict[str, np.ndarray] = {"labels": np.array(self.labels)}
+        arrays: dict[str, np.ndarray] = {"labels": np.array(self.labels), "encoder": np.array(self.encoder)}
         for name, h in (("spk", self.spk), ("glob", self.glob)):
             for k in ("mean", "scale", "coef", "intercept"):
                 arrays[f"{name}_{k}"] = getattr(h, k).astype(np.float32)
@@ -100,6 +102,8 @@ class VoiceEmotionNet:
         self.keep = [i for i, ok in enumerate(meta["present"]) if ok]
         self.labels = [all_labels[i] for i in self.keep]
         self.temperature = (float(meta["temperature_spk"]), float(meta["temperature_glob"]))
+        # the catalogue model whose encoder states it reads (models before the cut encoder: the whole one)
+        self.encoder: str = meta.get("encoder", "whisper-base")
 
     def _run(
         self, states: list[np.ndarray], prosody: np.ndarray, stats: tuple[np.ndarray, ...]

@@ -10,6 +10,7 @@ import typer
 
 from emotrace.config import THREADS_HELP
 from emotrace.errors import InputError
+from emotrace.models.whisper import DEFAULT_ENCODER_DEPTH
 from emotrace.train.run import command_line
 
 
@@ -21,11 +22,18 @@ def _progress(label: str):
     return hook
 
 
-def _cache(path: Path | None) -> Any:
+def _cache(path: Path | None, encoder: str) -> Any:
     from emotrace.models.assets import cache_dir
     from emotrace.voice.cache import StateCache
 
-    return StateCache(path or cache_dir() / "voice-states")
+    return StateCache(path or cache_dir() / "voice-states", encoder)
+
+
+def _encoder(name: str, threads: int) -> Any:
+    from emotrace.models.assets import resolve
+    from emotrace.models.whisper import load_whisper
+
+    return load_whisper(resolve(name).path, device="auto", threads=threads)
 
 
 def train_voice_cmd(
@@ -53,6 +61,10 @@ def train_voice_cmd(
     ] = True,
     c: Annotated[float, typer.Option("--C", min=1e-6, help="Inverse L2 regularisation (logreg).")] = 0.01,
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs (attn).")] = 8,
+    encoder_depth: Annotated[
+        int,
+        typer.Option(min=1, max=6, help="Whisper-base encoder blocks the model reads (6 = the whole encoder)."),
+    ] = DEFAULT_ENCODER_DEPTH,
     seed: Annotated[int, typer.Option(help="Seed of augmentation and training.")] = 0,
     cache: Annotated[
         Path | None,
@@ -66,7 +78,7 @@ def train_voice_cmd(
     """Train the speech emotion model on one or several corpora; evaluate it leave-one-corpus-out."""
 
     from emotrace.config import cpu_threads
-    from emotrace.models.whisper import load_whisper
+    from emotrace.models.whisper import encoder_model
     from emotrace.train.core import setup_torch
     from emotrace.voice.datasets import corpus_summary, load_corpora
     from emotrace.voice.train import train_corpora
@@ -83,12 +95,12 @@ def train_voice_cmd(
     n = cpu_threads(threads)
     if head == "attn":
         setup_torch(seed, n)
-    whisper = load_whisper(device="auto", threads=n)
+    encoder = encoder_model(encoder_depth)
     report = train_corpora(
         ds,
         out,
-        whisper,
-        _cache(cache),
+        _encoder(encoder, n),
+        _cache(cache, encoder),
         head=head,
         copies=augment,
         seed=seed,
@@ -101,6 +113,7 @@ def train_voice_cmd(
         progress=_progress("features"),
         command=command_line(),
         resume=resume,
+        encoder=encoder,
     )
     typer.echo(f"model: {out / report['model']}")
     for norm, r in report.get("loco", {}).items():
@@ -143,7 +156,6 @@ def eval_voice_cmd(
     """Accuracy, unweighted average recall, per-class recall and confusion, overall and per corpus."""
     import os
 
-    from emotrace.models.whisper import load_whisper
     from emotrace.voice.datasets import load_corpora
     from emotrace.voice.evaluate import evaluate, load_model
 
@@ -164,8 +176,8 @@ def eval_voice_cmd(
     res = evaluate(
         ds,
         m,
-        load_whisper(device="auto", threads=n),
-        _cache(cache),
+        _encoder(m.encoder, n),
+        _cache(cache, m.encoder),
         speaker_norm,
         progress=None if as_json else _progress("eval"),
     )

@@ -268,10 +268,14 @@ HEADS: dict[str, Callable[..., Any]] = {"logreg": LogRegHead, "attn": AttnHead, 
 
 
 def export_attn(
-    spk: AttnHead, glob: AttnHead, path: str, temperatures: tuple[float, float] = (1.0, 1.0)
+    spk: AttnHead,
+    glob: AttnHead,
+    path: str,
+    temperatures: tuple[float, float] = (1.0, 1.0),
+    encoder: str = "whisper-base",
 ) -> None:
     """Both fitted heads as one ONNX graph (see :class:`emotrace.voice.attn_net.TwoHeads`); labels,
-    temperatures and the classes seen in training go into the model's metadata."""
+    temperatures, the classes seen in training and the encoder model go into the model's metadata."""
     import json
 
     import onnx
@@ -317,6 +321,7 @@ def export_attn(
         "present": [bool(v) for v in (spk.present & glob.present)],
         "temperature_spk": float(temperatures[0]),
         "temperature_glob": float(temperatures[1]),
+        "encoder": encoder,
     }
     m.metadata_props.add(key="emotrace", value=json.dumps(meta))
     onnx.save(m, path)
@@ -399,7 +404,9 @@ def speaker_cv(
     return out
 
 
-def logreg_model(spk: LogRegHead, glob: LogRegHead, temperatures: tuple[float, float] = (1.0, 1.0)) -> Any:
+def logreg_model(
+    spk: LogRegHead, glob: LogRegHead, temperatures: tuple[float, float] = (1.0, 1.0), encoder: str = "whisper-base"
+) -> Any:
     """Two fitted :class:`LogRegHead` as the portable :class:`VoiceEmotionModel` (classes seen only)."""
     from emotrace.voice.classifier import Head, VoiceEmotionModel
 
@@ -408,4 +415,4 @@ def logreg_model(spk: LogRegHead, glob: LogRegHead, temperatures: tuple[float, f
         Head(h.mean, h.scale, h.coef[keep], h.intercept[keep], t)
         for h, t in ((spk, temperatures[0]), (glob, temperatures[1]))
     ]
-    return VoiceEmotionModel(labels=[LABELS[i] for i in keep], spk=heads[0], glob=heads[1])
+    return VoiceEmotionModel(labels=[LABELS[i] for i in keep], spk=heads[0], glob=heads[1], encoder=encoder)

@@ -111,7 +111,7 @@ class SpeechEmotion:
             try:
                 self.emotion_model = load_emotion_model(resolve_model(assets.VOICE_EMOTION.name).path)
                 self.whisper = load_whisper(
-                    resolve_model("whisper-base").path, device="cpu" if device == "cpu" else "auto", threads=threads
+                    resolve_model(self.emotion_model.encoder).path, device="cpu" if device == "cpu" else "auto", threads=threads
                 )
             except ModelNotFound as e:
                 self.emotion_model = None

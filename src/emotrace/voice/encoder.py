@@ -1,4 +1,4 @@
-"""Whisper encoder states for speech windows, shared between voice emotion and ASR.
+"""Whisper encoder states for speech windows (the voice stage's emotion input).
 
 Each window is level-normalised and encoded from its own log-mel frames only (no 30 s
 padding): about 15x faster than the padded pass. States are cached in ``cache`` (the voice

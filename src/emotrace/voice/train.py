@@ -163,6 +163,7 @@ def train_corpora(
     progress: Callable[[int, int], None] | None = None,
     command: str = "",
     resume: bool = False,
+    encoder: str = "whisper-base",
 ) -> dict[str, Any]:
     """Extract (or reuse) states, evaluate by leave-one-corpus-out and speaker CV, fit the final
     per-speaker and global heads on everything and write ``run_dir`` in the run-folder layout of
@@ -182,6 +183,7 @@ def train_corpora(
     settings = {
         "data": sorted({it.corpus for it in ds.items}), "head": head, "augmented_copies": copies, "seed": seed,
         "folds": folds, "loco": loco, "cv_corpus": cv_corpus, "C": C, "epochs": epochs, "cache_version": CACHE_VERSION,
+        "encoder": encoder,
     }  # fmt: skip
     done: dict[str, Any] = {}
     if resume:
@@ -213,6 +215,7 @@ def train_corpora(
     corpora = sorted(set(pool.corpora.tolist()))
     report: dict[str, Any] = {
         "cache_version": CACHE_VERSION,
+        "encoder": encoder,
         "head": head,
         "augmented_copies": copies,
         "seed": seed,
@@ -255,10 +258,10 @@ def train_corpora(
     t_spk, t_glob = temps.get("per_speaker_norm", 1.0), temps.get("global_norm", 1.0)
     if head == "attn":
         path = run_dir / "voice-emotion.onnx"
-        cc.export_attn(final["per_speaker_norm"], final["global_norm"], str(path), (t_spk, t_glob))
+        cc.export_attn(final["per_speaker_norm"], final["global_norm"], str(path), (t_spk, t_glob), encoder)
     else:
         path = run_dir / "voice-emotion.npz"
-        cc.logreg_model(final["per_speaker_norm"], final["global_norm"], (t_spk, t_glob)).save(path)
+        cc.logreg_model(final["per_speaker_norm"], final["global_norm"], (t_spk, t_glob), encoder).save(path)
     report["model"] = path.name
     report["labels"] = [lab for lab in cc.LABELS if lab in set(pool.labels.tolist())]
     report["temperature"] = {"per_speaker_norm": t_spk, "global_norm": t_glob}
