@@ -6,7 +6,8 @@ LAYERS is a comma list of encoder depths (``1,2,3,4,5,6``; 6 is the whole encode
 before issue 19's depth study; 3 ships). For each depth k, CTranslate2 runs the catalogue model
 ``whisper-base-l{k}`` (``emotrace.models.whisper.encoder_model``: a copy of ``whisper-base`` whose
 encoder keeps its first k blocks, int8 as in the stage), states are cached under
-``$EMOTRACE_CACHE/voice-states/whisper-base-l{k}``, and every VARIANT
+``$EMOTRACE_CACHE/voice-states/whisper-base-l{k}`` (a depth's first run fills it; the whole
+encoder's took 10 min on 2 cores), and every VARIANT
 (as in ``benchmarks/voice_loco.py``: ``logreg:C=0.01``, ``attn:epochs=8``) is scored by
 leave-one-corpus-out UAR over RAVDESS, TESS, nEMO and ASED; ``--cv`` adds the RAVDESS 5-fold
 speaker-independent CV (the other corpora in every training fold); ``--nested`` picks the depth for
@@ -19,65 +20,31 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from emotrace.io.media import load_audio
-from emotrace.models.assets import cache_dir, resolve
+from emotrace.models.assets import cache_dir
 from emotrace.models.whisper import encoder_model, load_whisper
 from emotrace.voice import crosscorpus as cc
 from emotrace.voice.cache import StateCache
 from emotrace.voice.datasets import load_corpora
-from emotrace.voice.train import _pool, clip_states, extract_states
-from emotrace.voice.vad import trim_to_speech
+from emotrace.voice.train import _pool, extract_states
 
 sys.path.insert(0, str(Path(__file__).parent))
 from voice_loco import DATA, parse
 
-CV = False
-
-
-def encoder(k: int):  # type: ignore[no-untyped-def]
-    return load_whisper(resolve(encoder_model(k)).path, device="auto", threads=2)
-
-
-def fill(ds, depths: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """Decode and trim each clip once, encode it at every depth whose cache lacks it."""
-    models = {k: encoder(k) for k in depths}
-    caches = {k: StateCache(cache_dir() / "voice-states", encoder_model(k)) for k in depths}
-    t = time.time()
-    for i, it in enumerate(ds.items):
-        todo = [k for k in depths if caches[k].get(caches[k].key(it.path)) is None]
-        if not todo:
-            continue
-        try:
-            audio = load_audio(it.path)
-        except Exception:  # noqa: BLE001, S112 - unreadable clips are skipped (extract_states reports them)
-            continue
-        if audio.size < 1600 or not np.isfinite(audio).all():
-            continue
-        speech = trim_to_speech(audio)
-        for k in todo:
-            caches[k].put(caches[k].key(it.path), clip_states(models[k], speech))
-        if i % 500 == 0:
-            print(f"  filled {i}/{len(ds.items)} ({time.time() - t:.0f} s)", flush=True)
-
 
 def main() -> None:
-    global CV
     depths = [int(x) for x in sys.argv[1].split(",")]
-    variants = [v for v in sys.argv[2:] if v != "--cv"]
-    CV = "--cv" in sys.argv[2:]
-    nested = "--nested" in variants
-    variants = [v for v in variants if v != "--nested"]
+    flags = {a for a in sys.argv[2:] if a.startswith("--")}
+    variants = [a for a in sys.argv[2:] if a not in flags]
     ds = load_corpora([DATA / c for c in ("ravdess_speech", "tess", "nemo", "ased")])
-    fill(ds, [k for k in depths if k != 6])
     pools = {}
     for k in depths:
         entries, _ = extract_states(
-            ds, encoder(k), StateCache(cache_dir() / "voice-states", encoder_model(k))
+            ds,
+            load_whisper(model=encoder_model(k), threads=2),
+            StateCache(cache_dir() / "voice-states", encoder_model(k)),
         )
         pool = _pool(ds, entries)
-        if nested:
+        if "--nested" in flags:
             pools[k] = pool
         for v in variants:
             kind, kw = parse(v)
@@ -88,7 +55,7 @@ def main() -> None:
                 f"depth {k} {v}: {per}  mean LOCO UAR {r['mean_uar']:.3f} ({time.time() - t:.0f} s)",
                 flush=True,
             )
-            if CV:
+            if "--cv" in flags:
                 t = time.time()
                 cv = cc.speaker_cv(lambda kind=kind, kw=kw: cc.HEADS[kind](**kw), pool)
                 print(
@@ -96,7 +63,7 @@ def main() -> None:
                     f"UAR {cv['uar']:.3f} ({time.time() - t:.0f} s)",
                     flush=True,
                 )
-    if nested:
+    if "--nested" in flags:
         choose_depth_inside(pools)
 
 

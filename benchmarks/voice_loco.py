@@ -71,7 +71,7 @@ def main() -> None:
         enc = VoiceEmotionModel.load(path).encoder if path.suffix == ".npz" else enc
     entries, bad = extract_states(
         ds,
-        load_whisper(resolve(enc).path, device="auto", threads=2),
+        load_whisper(model=enc, threads=2),
         StateCache(cache_dir() / "voice-states", enc),
         copies=copies,
     )

@@ -67,11 +67,14 @@ _MODELS: dict[tuple[str, str, int], Any] = {}
 _LOCK = threading.Lock()
 
 
-def load_whisper(path: str | Path | None = None, device: str = "auto", threads: int = 0) -> Any:
-    """Shared ``faster_whisper.WhisperModel`` (int8 on CPU, float16 on CUDA)."""
+def load_whisper(
+    path: str | Path | None = None, device: str = "auto", threads: int = 0, model: str = "whisper-base"
+) -> Any:
+    """Shared ``faster_whisper.WhisperModel`` (int8 on CPU, float16 on CUDA) of the folder ``path``,
+    or else of catalogue model ``model`` (e.g. :func:`encoder_model`'s cut copies)."""
     from faster_whisper import WhisperModel
 
-    model_dir = str(path or resolve("whisper-base").path)
+    model_dir = str(path or resolve(model).path)
     use_cuda = False
     if device in ("auto", "cuda"):
         try:

@@ -29,12 +29,6 @@ def _cache(path: Path | None, encoder: str) -> Any:
     return StateCache(path or cache_dir() / "voice-states", encoder)
 
 
-def _encoder(name: str, threads: int) -> Any:
-    from emotrace.models.assets import resolve
-    from emotrace.models.whisper import load_whisper
-
-    return load_whisper(resolve(name).path, device="auto", threads=threads)
-
 
 def train_voice_cmd(
     data: Annotated[
@@ -78,7 +72,7 @@ def train_voice_cmd(
     """Train the speech emotion model on one or several corpora; evaluate it leave-one-corpus-out."""
 
     from emotrace.config import cpu_threads
-    from emotrace.models.whisper import encoder_model
+    from emotrace.models.whisper import encoder_model, load_whisper
     from emotrace.train.core import setup_torch
     from emotrace.voice.datasets import corpus_summary, load_corpora
     from emotrace.voice.train import train_corpora
@@ -99,7 +93,7 @@ def train_voice_cmd(
     report = train_corpora(
         ds,
         out,
-        _encoder(encoder, n),
+        load_whisper(model=encoder, device="auto", threads=n),
         _cache(cache, encoder),
         head=head,
         copies=augment,
@@ -156,6 +150,7 @@ def eval_voice_cmd(
     """Accuracy, unweighted average recall, per-class recall and confusion, overall and per corpus."""
     import os
 
+    from emotrace.models.whisper import load_whisper
     from emotrace.voice.datasets import load_corpora
     from emotrace.voice.evaluate import evaluate, load_model
 
@@ -176,7 +171,7 @@ def eval_voice_cmd(
     res = evaluate(
         ds,
         m,
-        _encoder(m.encoder, n),
+        load_whisper(model=m.encoder, device="auto", threads=n),
         _cache(cache, m.encoder),
         speaker_norm,
         progress=None if as_json else _progress("eval"),

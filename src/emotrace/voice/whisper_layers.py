@@ -13,17 +13,26 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 _DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
 
 
-def _records(buf: bytes) -> tuple[int, int, Iterator[tuple[str, list[int], str, int, int]]]:
-    """Header end, variable count, and per variable ``(name, shape, dtype, start, data offset)``
-    of a CTranslate2 ``model.bin`` (format of ``ctranslate2.specs.ModelSpec._serialize``)."""
+class _Var(NamedTuple):
+    name: str
+    shape: list[int]
+    dtype: str
+    start: int  # where the record (name first) begins
+    data: int  # where its bytes begin
+    end: int
+
+
+def _records(buf: bytes) -> tuple[int, list[_Var], int]:
+    """Where the variable count sits, the variables, and where they end (the aliases follow), of a
+    CTranslate2 ``model.bin`` (the format of ``ctranslate2.specs.ModelSpec._serialize``)."""
     off = 0
 
     def num(fmt: str) -> int:
@@ -43,61 +52,42 @@ def _records(buf: bytes) -> tuple[int, int, Iterator[tuple[str, list[int], str, 
     text()  # spec name
     num("I")  # revision
     head_end = off
-    count = num("I")
-
-    def gen() -> Iterator[tuple[str, list[int], str, int, int]]:
-        nonlocal off
-        for _ in range(count):
-            start = off
-            name = text()
-            shape = [num("I") for _ in range(num("B"))]
-            dtype = _DTYPES[num("B")]
-            nbytes = num("I")
-            yield name, shape, dtype, start, off
-            off += nbytes
-
-    return head_end, count, gen()
-
-
-def _tail(
-    buf: bytes, records: Iterator[tuple[str, list[int], str, int, int]]
-) -> tuple[list[tuple[str, int, int]], int]:
-    spans = []
-    end = 0
-    for name, shape, dtype, start, data in records:
-        end = data + int(np.prod(shape, dtype=np.int64)) * (
-            2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
-        )
-        spans.append((name, start, end))
-    return spans, end
+    out = []
+    for _ in range(num("I")):
+        start = off
+        name = text()
+        shape = [num("I") for _ in range(num("B"))]
+        dtype = _DTYPES[num("B")]
+        nbytes = num("I")
+        out.append(_Var(name, shape, dtype, start, off, off + nbytes))
+        off += nbytes
+    return head_end, out, off
 
 
 def read_ct2_variables(path: str | Path, prefix: str = "encoder/") -> dict[str, np.ndarray]:
     """Variables of a CTranslate2 ``model.bin`` whose names start with ``prefix`` (float ones as float32)."""
     buf = Path(path).read_bytes()
-    _, _, recs = _records(buf)
     out: dict[str, np.ndarray] = {}
-    for name, shape, dtype, _, data in recs:
-        if not name.startswith(prefix):
+    for v in _records(buf)[1]:
+        if not v.name.startswith(prefix):
             continue
-        count = int(np.prod(shape, dtype=np.int64))
-        if dtype == "bfloat16":
-            arr = (np.frombuffer(buf, np.uint16, count, data).astype(np.uint32) << 16).view(np.float32)
+        count = int(np.prod(v.shape, dtype=np.int64))
+        if v.dtype == "bfloat16":
+            arr = (np.frombuffer(buf, np.uint16, count, v.data).astype(np.uint32) << 16).view(np.float32)
         else:
-            arr = np.frombuffer(buf, dtype, count, data)
-        arr = arr.reshape(shape)
-        out[name[len(prefix) :]] = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.copy()
+            arr = np.frombuffer(buf, v.dtype, count, v.data)
+        arr = arr.reshape(v.shape)
+        out[v.name[len(prefix) :]] = arr.astype(np.float32) if arr.dtype.kind == "f" else arr.copy()
     return out
 
 
 def truncate_encoder(src: str | Path, dst: str | Path, n_layers: int) -> None:
     """Write a CTranslate2 Whisper ``model.bin`` whose encoder keeps only its first ``n_layers`` blocks."""
     buf = Path(src).read_bytes()
-    head_end, _, recs = _records(buf)
-    spans, end = _tail(buf, recs)
-    blocks = {int(m.group(1)) for n, _, _ in spans if (m := re.match(r"encoder/layer_(\d+)/", n))}
+    head_end, variables, end = _records(buf)
+    blocks = {int(m.group(1)) for v in variables if (m := re.match(r"encoder/layer_(\d+)/", v.name))}
     if not 1 <= n_layers <= len(blocks):
         raise ValueError(f"{src}: the encoder has {len(blocks)} blocks; cannot keep {n_layers}")
     drop = tuple(f"encoder/layer_{i}/" for i in range(n_layers, len(blocks)))
-    kept = [buf[a:b] for n, a, b in spans if not n.startswith(drop)]
+    kept = [buf[v.start : v.end] for v in variables if not v.name.startswith(drop)]
     Path(dst).write_bytes(buf[:head_end] + struct.pack("I", len(kept)) + b"".join(kept) + buf[end:])
